@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vCPUs: lifetime, register access, the dispatching run loop and statistics. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "priv.h"
+
+static const char *const exit_names[HVABS_EXIT_KIND_COUNT] = {
+	"none",   "io",        "mmio",       "hlt",      "shutdown",       "reset",
+	"system-event", "hypercall", "ioapic-eoi", "canceled", "internal-error", "unknown",
+};
+
+const char *hvabs_exit_kind_name(uint32_t kind)
+{
+	return kind < HVABS_EXIT_KIND_COUNT ? exit_names[kind] : "invalid";
+}
+
+int hvabs_vcpu_create(struct hvabs_vm *vm, uint32_t index, struct hvabs_vcpu **out)
+{
+	struct hvabs_vcpu *v;
+	int rc;
+
+	if (!vm || !out || index >= vm->max_vcpus)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->index = index;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vcpus[index]) {
+		rc = -EEXIST;
+		goto err;
+	}
+	rc = vm->be->ops->vcpu_create(vm->bvm, index, &v->bvcpu);
+	if (rc)
+		goto err;
+	vm->vcpus[index] = v;
+	pthread_mutex_unlock(&vm->lock);
+	*out = v;
+	return 0;
+err:
+	pthread_mutex_unlock(&vm->lock);
+	free(v);
+	return rc;
+}
+
+void hvabs_vcpu_destroy(struct hvabs_vcpu *v)
+{
+	if (!v)
+		return;
+	struct hvabs_vm *vm = v->vm;
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpus[v->index] = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	vm->be->ops->vcpu_destroy(v->bvcpu);
+	free(v);
+}
+
+uint32_t hvabs_vcpu_index(const struct hvabs_vcpu *v)
+{
+	return v->index;
+}
+
+struct hvabs_vm *hvabs_vcpu_vm(const struct hvabs_vcpu *v)
+{
+	return v->vm;
+}
+
+int hvabs_vcpu_run(struct hvabs_vcpu *v, struct hvabs_exit *exit)
+{
+	if (!exit)
+		return -EINVAL;
+	exit->hdr = HVABS_HDR_INIT(struct hvabs_exit);
+	exit->kind = HVABS_EXIT_NONE;
+	stat_inc(&v->stats.runs);
+	int rc = v->vm->be->ops->vcpu_run(v->bvcpu, exit);
+	if (rc)
+		return rc;
+	if (exit->kind == HVABS_EXIT_NONE || exit->kind >= HVABS_EXIT_KIND_COUNT)
+		exit->kind = HVABS_EXIT_UNKNOWN;
+	stat_inc(&v->stats.exits[exit->kind]);
+	return 0;
+}
+
+uint64_t core_le_load(const uint8_t *p, uint32_t size)
+{
+	uint64_t v = 0;
+
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+void core_le_store(uint8_t *p, uint32_t size, uint64_t val)
+{
+	for (uint32_t i = 0; i < size && i < 8; i++)
+		p[i] = (uint8_t)(val >> (8 * i));
+}
+
+static int valid_size(uint32_t size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+/* Sends every element of an I/O or MMIO exit to the bus, in guest order. */
+static void dispatch_access(struct hvabs_vcpu *v, uint32_t space, struct hvabs_exit_access *a)
+{
+	struct hvabs_vm *vm = v->vm;
+	uint32_t count = a->count ? a->count : 1;
+	uint32_t size = a->size;
+
+	if (!valid_size(size) || !a->data || count > (1u << 20)) {
+		hvabs_log_ratelimited(&vm->be->logger, &vm->unhandled_rl, HVABS_LOG_WARN, CORE,
+				      "vcpu%u: %s access of size %u x %u at 0x%llx refused",
+				      v->index, space == HVABS_SPACE_PIO ? "port" : "MMIO", size,
+				      count, (unsigned long long)a->addr);
+		if (!a->is_write && a->data && size <= 8 && count <= (1u << 20))
+			memset(a->data, 0xff, (size_t)size * count);
+		return;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t addr = a->addr;
+		uint8_t *p = a->data + (size_t)i * size;
+		uint64_t val = a->is_write ? core_le_load(p, size) : 0;
+		if (space == HVABS_SPACE_MMIO)
+			addr = a->df ? addr - (uint64_t)i * size : addr + (uint64_t)i * size;
+		if (a->is_write && atomic_load_explicit(&vm->ioev_fallback, memory_order_relaxed) &&
+		    core_ioev_fallback(vm, space, addr, size, val) == 0) {
+			stat_inc(&v->stats.ioeventfd_fallback);
+			continue;
+		}
+		if (core_bus_dispatch(vm, space, addr, size, a->is_write, &val) < 0) {
+			stat_inc(space == HVABS_SPACE_PIO ? &v->stats.io_unhandled
+							  : &v->stats.mmio_unhandled);
+			hvabs_log_ratelimited(&vm->be->logger, &vm->unhandled_rl, HVABS_LOG_DEBUG,
+					      CORE, "vcpu%u: unhandled %s %s of size %u at 0x%llx",
+					      v->index, space == HVABS_SPACE_PIO ? "port" : "MMIO",
+					      a->is_write ? "write" : "read", size,
+					      (unsigned long long)addr);
+			val = ~0ull;
+		}
+		if (!a->is_write)
+			core_le_store(p, size, val);
+	}
+}
+
+/* Turns a device's stop request into the exit the run loop reports. */
+static void stop_exit(struct hvabs_exit *exit, int reason)
+{
+	memset(&exit->u, 0, sizeof(exit->u));
+	exit->raw_reason = 0;
+	switch (reason) {
+	case HVABS_STOP_RESET:
+		exit->kind = HVABS_EXIT_RESET;
+		break;
+	case HVABS_STOP_POWEROFF:
+	case HVABS_STOP_CRASH:
+		exit->kind = HVABS_EXIT_SYSTEM_EVENT;
+		exit->u.system_event.type = reason == HVABS_STOP_POWEROFF
+						    ? HVABS_SYSTEM_EVENT_POWEROFF
+						    : HVABS_SYSTEM_EVENT_CRASH;
+		break;
+	default:
+		exit->kind = HVABS_EXIT_CANCELED;
+		break;
+	}
+}
+
+int hvabs_vcpu_run_loop(struct hvabs_vcpu *v, struct hvabs_exit *exit)
+{
+	struct hvabs_vm *vm = v->vm;
+
+	if (!exit)
+		return -EINVAL;
+	for (;;) {
+		int stop = atomic_load_explicit(&vm->stop_reason, memory_order_acquire);
+		if (stop) {
+			stop_exit(exit, stop);
+			return 0;
+		}
+		int rc = hvabs_vcpu_run(v, exit);
+		if (rc)
+			return rc;
+		switch (exit->kind) {
+		case HVABS_EXIT_IO:
+			dispatch_access(v, HVABS_SPACE_PIO, &exit->u.io);
+			break;
+		case HVABS_EXIT_MMIO:
+			dispatch_access(v, HVABS_SPACE_MMIO, &exit->u.mmio);
+			break;
+		case HVABS_EXIT_IOAPIC_EOI:
+			if (vm->eoi_fn)
+				vm->eoi_fn(vm->eoi_opaque, exit->u.eoi.vector);
+			break;
+		case HVABS_EXIT_CANCELED:
+			if (atomic_load(&vm->stop_reason))
+				break; /* reported at the top of the loop */
+			return 0;
+		default:
+			return 0;
+		}
+	}
+}
+
+int hvabs_vcpu_kick(struct hvabs_vcpu *v)
+{
+	if (!v)
+		return -EINVAL;
+	return v->vm->be->ops->vcpu_kick(v->bvcpu);
+}
+
+/*
+ * Register accessors. The core stamps the header so users never see it, and
+ * for writes copies the caller's struct so a const argument stays untouched.
+ */
+#define OPS(v) ((v)->vm->be->ops)
+
+int hvabs_vcpu_get_regs(struct hvabs_vcpu *v, struct hvabs_regs *r)
+{
+	if (!r)
+		return -EINVAL;
+	r->hdr = HVABS_HDR_INIT(struct hvabs_regs);
+	return OPS(v)->get_regs(v->bvcpu, r);
+}
+
+int hvabs_vcpu_set_regs(struct hvabs_vcpu *v, const struct hvabs_regs *r)
+{
+	if (!r)
+		return -EINVAL;
+	struct hvabs_regs c = *r;
+	c.hdr = HVABS_HDR_INIT(struct hvabs_regs);
+	return OPS(v)->set_regs(v->bvcpu, &c);
+}
+
+int hvabs_vcpu_get_sregs(struct hvabs_vcpu *v, struct hvabs_sregs *s)
+{
+	if (!s)
+		return -EINVAL;
+	s->hdr = HVABS_HDR_INIT(struct hvabs_sregs);
+	return OPS(v)->get_sregs(v->bvcpu, s);
+}
+
+int hvabs_vcpu_set_sregs(struct hvabs_vcpu *v, const struct hvabs_sregs *s)
+{
+	if (!s)
+		return -EINVAL;
+	struct hvabs_sregs c = *s;
+	c.hdr = HVABS_HDR_INIT(struct hvabs_sregs);
+	return OPS(v)->set_sregs(v->bvcpu, &c);
+}
+
+int hvabs_vcpu_get_fpu(struct hvabs_vcpu *v, struct hvabs_fpu *f)
+{
+	if (!f)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, get_fpu))
+		return -ENOTSUP;
+	f->hdr = HVABS_HDR_INIT(struct hvabs_fpu);
+	return OPS(v)->get_fpu(v->bvcpu, f);
+}
+
+int hvabs_vcpu_set_fpu(struct hvabs_vcpu *v, const struct hvabs_fpu *f)
+{
+	if (!f)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, set_fpu))
+		return -ENOTSUP;
+	struct hvabs_fpu c = *f;
+	c.hdr = HVABS_HDR_INIT(struct hvabs_fpu);
+	return OPS(v)->set_fpu(v->bvcpu, &c);
+}
+
+int hvabs_vcpu_get_msrs(struct hvabs_vcpu *v, struct hvabs_msr_entry *m, uint32_t count)
+{
+	if (!m && count)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, get_msrs))
+		return -ENOTSUP;
+	return OPS(v)->get_msrs(v->bvcpu, m, count);
+}
+
+int hvabs_vcpu_set_msrs(struct hvabs_vcpu *v, const struct hvabs_msr_entry *m, uint32_t count)
+{
+	if (!m && count)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, set_msrs))
+		return -ENOTSUP;
+	return OPS(v)->set_msrs(v->bvcpu, m, count);
+}
+
+int hvabs_vcpu_set_cpuid(struct hvabs_vcpu *v, const struct hvabs_cpuid_entry *e, uint32_t count)
+{
+	if (!e && count)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, set_cpuid))
+		return -ENOTSUP;
+	return OPS(v)->set_cpuid(v->bvcpu, e, count);
+}
+
+int hvabs_vcpu_get_lapic(struct hvabs_vcpu *v, struct hvabs_lapic *l)
+{
+	if (!l)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, get_lapic))
+		return -ENOTSUP;
+	l->hdr = HVABS_HDR_INIT(struct hvabs_lapic);
+	return OPS(v)->get_lapic(v->bvcpu, l);
+}
+
+int hvabs_vcpu_set_lapic(struct hvabs_vcpu *v, const struct hvabs_lapic *l)
+{
+	if (!l)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, set_lapic))
+		return -ENOTSUP;
+	struct hvabs_lapic *c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = *l;
+	c->hdr = HVABS_HDR_INIT(struct hvabs_lapic);
+	int rc = OPS(v)->set_lapic(v->bvcpu, c);
+	free(c);
+	return rc;
+}
+
+int hvabs_vcpu_get_state(struct hvabs_vcpu *v, void *buf, size_t *len)
+{
+	if (!len)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, vcpu_get_state))
+		return -ENOTSUP;
+	return OPS(v)->vcpu_get_state(v->bvcpu, buf, len);
+}
+
+int hvabs_vcpu_set_state(struct hvabs_vcpu *v, const void *buf, size_t len)
+{
+	if (!buf)
+		return -EINVAL;
+	if (!BE_HAS(v->vm->be, vcpu_set_state))
+		return -ENOTSUP;
+	return OPS(v)->vcpu_set_state(v->bvcpu, buf, len);
+}
+
+static void add_stats(const struct stats *s, struct hvabs_stats *out)
+{
+	out->runs += atomic_load_explicit(&s->runs, memory_order_relaxed);
+	for (int k = 0; k < HVABS_EXIT_KIND_COUNT; k++)
+		out->exits[k] += atomic_load_explicit(&s->exits[k], memory_order_relaxed);
+	out->io_unhandled += atomic_load_explicit(&s->io_unhandled, memory_order_relaxed);
+	out->mmio_unhandled += atomic_load_explicit(&s->mmio_unhandled, memory_order_relaxed);
+	out->ioeventfd_fallback +=
+	    atomic_load_explicit(&s->ioeventfd_fallback, memory_order_relaxed);
+}
+
+void hvabs_vcpu_get_stats(const struct hvabs_vcpu *v, struct hvabs_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	add_stats(&v->stats, out);
+}
+
+void hvabs_vm_get_stats(const struct hvabs_vm *vm, struct hvabs_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&((struct hvabs_vm *)vm)->lock);
+	for (uint32_t i = 0; i < vm->max_vcpus; i++)
+		if (vm->vcpus[i])
+			add_stats(&vm->vcpus[i]->stats, out);
+	pthread_mutex_unlock(&((struct hvabs_vm *)vm)->lock);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file hvabs.h
+ * @brief Umbrella header: everything a VMM built on hvabs needs.
+ *
+ * @mainpage hvabs
+ * hvabs is a C11 library for building virtual machine monitors that run
+ * unchanged on KVM, Xen and Microsoft Hypervisor. Start with vm.h (backends
+ * and VMs), then vcpu.h, mem.h, bus.h, irq.h and event.h. Backend authors
+ * read backend.h; device tests use mock.h.
+ */
+#ifndef HVABS_HVABS_H
+#define HVABS_HVABS_H
+
+#include "backend.h"
+#include "bus.h"
+#include "event.h"
+#include "irq.h"
+#include "log.h"
+#include "mem.h"
+#include "types.h"
+#include "vcpu.h"
+#include "vm.h"
+
+#endif

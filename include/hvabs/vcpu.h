@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file vcpu.h
+ * @brief Virtual CPUs: creation, register state, running and exit statistics.
+ *
+ * Each vCPU is driven by one thread at a time (its "vCPU thread"), which
+ * calls hvabs_vcpu_run() or hvabs_vcpu_run_loop(). Only hvabs_vcpu_kick()
+ * and hvabs_vcpu_get_stats() may be called from other threads while it runs.
+ *
+ * @defgroup vcpu vCPUs
+ * @brief Lifetime, state and the run loop.
+ * @{
+ */
+#ifndef HVABS_VCPU_H
+#define HVABS_VCPU_H
+
+#include <stdint.h>
+
+#include "types.h"
+#include "vm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A virtual CPU. */
+struct hvabs_vcpu;
+
+/**
+ * Creates vCPU number @p index. Thread: any.
+ * @param vm the VM (which owns the vCPU).
+ * @param index 0 .. max_vcpus - 1, each at most once.
+ * @param out the vCPU.
+ * @return 0 or negative errno.
+ * @retval -EINVAL index out of range.
+ * @retval -EEXIST that vCPU already exists.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_create(struct hvabs_vm *vm, uint32_t index,
+						 struct hvabs_vcpu **out);
+
+/**
+ * Destroys a vCPU that is not running. NULL is a no-op. hvabs_vm_destroy()
+ * destroys the ones left.
+ * @param vcpu the vCPU.
+ */
+HVABS_API void hvabs_vcpu_destroy(struct hvabs_vcpu *vcpu);
+
+/**
+ * The vCPU's index.
+ * @param vcpu the vCPU.
+ * @return its index.
+ */
+HVABS_API uint32_t hvabs_vcpu_index(const struct hvabs_vcpu *vcpu);
+
+/**
+ * The VM the vCPU belongs to.
+ * @param vcpu the vCPU.
+ * @return the VM.
+ */
+HVABS_API struct hvabs_vm *hvabs_vcpu_vm(const struct hvabs_vcpu *vcpu);
+
+/**
+ * Runs the vCPU until its next exit, with no dispatching: the caller handles
+ * @p exit itself. For a read exit, the caller writes the data into
+ * `exit->u.io.data` / `exit->u.mmio.data`; it is completed by the next run.
+ * Thread: the vCPU thread.
+ * @param vcpu the vCPU.
+ * @param exit out: the exit.
+ * @return 0 or negative errno from the backend.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_run(struct hvabs_vcpu *vcpu, struct hvabs_exit *exit);
+
+/**
+ * Runs the vCPU and dispatches its exits until one the core cannot handle.
+ *
+ * Port and MMIO accesses go to the VM's buses (hvabs_bus_register()); an
+ * access nobody claimed reads as all ones, drops writes, is counted and is
+ * logged at a limited rate. EOI exits go to the handler set with
+ * hvabs_irq_set_eoi_handler(). The loop returns, with the exit in @p exit,
+ * on #HVABS_EXIT_HLT, #HVABS_EXIT_SHUTDOWN, #HVABS_EXIT_RESET,
+ * #HVABS_EXIT_SYSTEM_EVENT, #HVABS_EXIT_HYPERCALL, #HVABS_EXIT_CANCELED,
+ * #HVABS_EXIT_INTERNAL_ERROR and #HVABS_EXIT_UNKNOWN; and when a device
+ * calls hvabs_vm_request_stop() (see there for the exit it reports).
+ * Thread: the vCPU thread.
+ * @param vcpu the vCPU.
+ * @param exit out: the exit that ended the loop.
+ * @return 0 or negative errno from the backend.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_run_loop(struct hvabs_vcpu *vcpu,
+						   struct hvabs_exit *exit);
+
+/**
+ * Makes the vCPU's current or next run return #HVABS_EXIT_CANCELED soon.
+ * Thread: any.
+ * @param vcpu the vCPU.
+ * @return 0 or negative errno.
+ */
+HVABS_API int hvabs_vcpu_kick(struct hvabs_vcpu *vcpu);
+
+/**
+ * Reads the general-purpose registers. Thread: the vCPU thread, or any
+ * while it does not run.
+ * @param vcpu the vCPU.
+ * @param regs out.
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_regs(struct hvabs_vcpu *vcpu,
+						   struct hvabs_regs *regs);
+/**
+ * Writes the general-purpose registers. Thread: as hvabs_vcpu_get_regs().
+ * @param vcpu the vCPU.
+ * @param regs the values (the header is ignored).
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_regs(struct hvabs_vcpu *vcpu,
+						   const struct hvabs_regs *regs);
+/**
+ * Reads segment, control and descriptor-table registers.
+ * @param vcpu the vCPU.
+ * @param sregs out.
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_sregs(struct hvabs_vcpu *vcpu,
+						    struct hvabs_sregs *sregs);
+/**
+ * Writes segment, control and descriptor-table registers.
+ * @param vcpu the vCPU.
+ * @param sregs the values (the header is ignored).
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_sregs(struct hvabs_vcpu *vcpu,
+						    const struct hvabs_sregs *sregs);
+/**
+ * Reads x87/SSE state.
+ * @param vcpu the vCPU.
+ * @param fpu out.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_FPU.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_fpu(struct hvabs_vcpu *vcpu, struct hvabs_fpu *fpu);
+/**
+ * Writes x87/SSE state.
+ * @param vcpu the vCPU.
+ * @param fpu the values.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_FPU.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_fpu(struct hvabs_vcpu *vcpu,
+						  const struct hvabs_fpu *fpu);
+/**
+ * Reads MSRs: set each entry's `index`, get its `data`.
+ * @param vcpu the vCPU.
+ * @param msrs the entries.
+ * @param count number of entries.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_MSRS.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_msrs(struct hvabs_vcpu *vcpu,
+						   struct hvabs_msr_entry *msrs, uint32_t count);
+/**
+ * Writes MSRs.
+ * @param vcpu the vCPU.
+ * @param msrs the entries.
+ * @param count number of entries.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_MSRS.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_msrs(struct hvabs_vcpu *vcpu,
+						   const struct hvabs_msr_entry *msrs,
+						   uint32_t count);
+/**
+ * Reads the CPUID leaves the hypervisor supports.
+ * @param vm the VM.
+ * @param entries out.
+ * @param count in: capacity; out: entries written.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_CPUID;
+ *         -E2BIG when @p entries is too small.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vm_get_supported_cpuid(struct hvabs_vm *vm,
+							    struct hvabs_cpuid_entry *entries,
+							    uint32_t *count);
+/**
+ * Sets the guest's CPUID before the vCPU first runs.
+ * @param vcpu the vCPU.
+ * @param entries the leaves.
+ * @param count number of leaves.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_CPUID.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_cpuid(struct hvabs_vcpu *vcpu,
+						    const struct hvabs_cpuid_entry *entries,
+						    uint32_t count);
+/**
+ * Reads the local APIC page.
+ * @param vcpu the vCPU.
+ * @param lapic out.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_LAPIC.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_lapic(struct hvabs_vcpu *vcpu,
+						    struct hvabs_lapic *lapic);
+/**
+ * Writes the local APIC page.
+ * @param vcpu the vCPU.
+ * @param lapic the values.
+ * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_LAPIC.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_lapic(struct hvabs_vcpu *vcpu,
+						    const struct hvabs_lapic *lapic);
+/**
+ * Saves portable vCPU state (#HVABS_CAP_VCPU_STATE).
+ * @param vcpu the vCPU.
+ * @param buf destination.
+ * @param len in: size of @p buf; out: bytes used (or needed, with -ENOSPC).
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_state(struct hvabs_vcpu *vcpu, void *buf,
+						    size_t *len);
+/**
+ * Restores portable vCPU state.
+ * @param vcpu the vCPU.
+ * @param buf the state.
+ * @param len its length.
+ * @return 0 or negative errno.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_state(struct hvabs_vcpu *vcpu, const void *buf,
+						    size_t len);
+
+/** Exit statistics of one vCPU or a whole VM. */
+struct hvabs_stats {
+	uint64_t runs;                         /**< Calls into the backend's vcpu_run. */
+	uint64_t exits[HVABS_EXIT_KIND_COUNT]; /**< Exits by enum hvabs_exit_kind. */
+	uint64_t io_unhandled;                 /**< Port accesses no device claimed. */
+	uint64_t mmio_unhandled;               /**< MMIO accesses no device claimed. */
+	uint64_t ioeventfd_fallback;           /**< Notifications the core's ioeventfd fallback sent. */
+};
+
+/**
+ * Copies one vCPU's statistics. Thread: any (the figures may be a moment old).
+ * @param vcpu the vCPU.
+ * @param stats out.
+ */
+HVABS_API void hvabs_vcpu_get_stats(const struct hvabs_vcpu *vcpu, struct hvabs_stats *stats);
+
+/**
+ * Sums the statistics of every vCPU of the VM. Thread: any.
+ * @param vm the VM.
+ * @param stats out.
+ */
+HVABS_API void hvabs_vm_get_stats(const struct hvabs_vm *vm, struct hvabs_stats *stats);
+
+/**
+ * A readable name of an exit kind ("io", "mmio", "hlt", ...).
+ * @param kind an enum hvabs_exit_kind value.
+ * @return the name, "invalid" for unknown values.
+ */
+HVABS_API const char *hvabs_exit_kind_name(uint32_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+/** @} */
+#endif
