@@ -30,11 +30,14 @@ struct mandatory {
 	size_t off;
 };
 
-#define M(op) {#op, offsetof(struct hvabs_backend_ops, op)}
+#define M(op)                                                                                      \
+	{                                                                                          \
+#op, offsetof(struct hvabs_backend_ops, op)                                        \
+	}
 static const struct mandatory mandatory_ops[] = {
-	M(probe),     M(vm_create), M(vm_destroy), M(vm_get_caps), M(mem_alloc),
-	M(irq_line),  M(vcpu_create), M(vcpu_destroy), M(vcpu_run), M(vcpu_kick),
-	M(get_regs),  M(set_regs), M(get_sregs), M(set_sregs),
+    M(probe),	 M(vm_create),	 M(vm_destroy),	  M(vm_get_caps), M(mem_alloc),
+    M(irq_line), M(vcpu_create), M(vcpu_destroy), M(vcpu_run),	  M(vcpu_kick),
+    M(get_regs), M(set_regs),	 M(get_sregs),	  M(set_sregs),
 };
 #undef M
 
@@ -140,9 +143,8 @@ static int check_table(const char *path, const struct hvabs_backend_ops *ops,
 			    path, major, HVABS_ABI_VERSION_MINOR(ops->hdr.abi_version),
 			    HVABS_VERSION_STRING, HVABS_ABI_MAJOR, HVABS_ABI_MINOR);
 	if (ops->hdr.struct_size < offsetof(struct hvabs_backend_ops, probe))
-		return fail(o, level, -ENOSYS,
-			    "%s: operations table too short (struct_size %u)", path,
-			    ops->hdr.struct_size);
+		return fail(o, level, -ENOSYS, "%s: operations table too short (struct_size %u)",
+			    path, ops->hdr.struct_size);
 	for (size_t i = 0; i < sizeof(mandatory_ops) / sizeof(mandatory_ops[0]); i++) {
 		size_t end = mandatory_ops[i].off + sizeof(void (*)(void));
 		void *fn = NULL;
@@ -263,7 +265,10 @@ static int autoprobe(const struct hvabs_backend_opts *o, struct hvabs_backend **
 		if (n > 0 && (size_t)n < sizeof(reasons) - used)
 			used += (size_t)n;
 	}
-	return fail(o, HVABS_LOG_ERROR, saw_eacces ? -EACCES : saw_present ? -ENODEV : -ENOENT,
+	return fail(o, HVABS_LOG_ERROR,
+		    saw_eacces	  ? -EACCES
+		    : saw_present ? -ENODEV
+				  : -ENOENT,
 		    "no usable hypervisor backend (tried kvm, mshv, xen): %s", reasons);
 }
 

@@ -219,7 +219,8 @@ int core_bus_dispatch(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32
 int hvabs_bus_read(struct hvabs_vm *vm, enum hvabs_space space, uint64_t addr, uint32_t size,
 		   uint64_t *val)
 {
-	if (!vm || !val || space > HVABS_SPACE_MMIO || !(size == 1 || size == 2 || size == 4 || size == 8))
+	if (!vm || !val || space > HVABS_SPACE_MMIO ||
+	    !(size == 1 || size == 2 || size == 4 || size == 8))
 		return -EINVAL;
 	int rc = core_bus_dispatch(vm, space, addr, size, 0, val);
 	if (rc < 0)

@@ -97,8 +97,8 @@ static uint32_t to_epoll(uint32_t ev)
 	return (ev & HVABS_EVENT_IN ? EPOLLIN : 0u) | (ev & HVABS_EVENT_OUT ? EPOLLOUT : 0u);
 }
 
-static int add(struct hvabs_event_loop *l, int fd, int is_timer, uint32_t events,
-	       hvabs_event_fn fn, void *opaque, struct hvabs_event **out)
+static int add(struct hvabs_event_loop *l, int fd, int is_timer, uint32_t events, hvabs_event_fn fn,
+	       void *opaque, struct hvabs_event **out)
 {
 	struct hvabs_event *e;
 

@@ -119,7 +119,8 @@ int hvabs_irqfd_trigger(struct hvabs_irqfd *f)
 	uint64_t one = 1;
 
 	if (write(f->fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
-		return errno == EAGAIN ? 0 : -errno; /* EAGAIN: counter saturated, already pending */
+		return errno == EAGAIN ? 0
+				       : -errno; /* EAGAIN: counter saturated, already pending */
 	return 0;
 }
 

@@ -110,8 +110,7 @@ void hvabs_log_ratelimited(const struct hvabs_logger *lg, struct hvabs_ratelimit
 	va_end(ap);
 }
 
-void core_host_log(void *opaque, enum hvabs_log_level level, const char *component,
-		   const char *msg)
+void core_host_log(void *opaque, enum hvabs_log_level level, const char *component, const char *msg)
 {
 	const struct hvabs_backend *be = opaque;
 

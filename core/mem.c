@@ -308,8 +308,8 @@ int hvabs_mem_fill(struct hvabs_mem *m, uint64_t gpa, uint8_t byte, uint64_t len
 	return walk(m, gpa, len, NULL, NULL, 1, byte);
 }
 
-#define LE_ACCESSORS(bits)                                                                        \
-	int hvabs_mem_read_u##bits(const struct hvabs_mem *m, uint64_t gpa, uint##bits##_t *out)  \
+#define LE_ACCESSORS(bits)                                                                         \
+	int hvabs_mem_read_u##bits(const struct hvabs_mem *m, uint64_t gpa, uint##bits##_t *out)   \
 	{                                                                                          \
 		uint8_t b[bits / 8];                                                               \
 		int rc = hvabs_mem_read(m, gpa, b, sizeof(b));                                     \
@@ -318,7 +318,7 @@ int hvabs_mem_fill(struct hvabs_mem *m, uint64_t gpa, uint8_t byte, uint64_t len
 		*out = (uint##bits##_t)core_le_load(b, sizeof(b));                                 \
 		return 0;                                                                          \
 	}                                                                                          \
-	int hvabs_mem_write_u##bits(struct hvabs_mem *m, uint64_t gpa, uint##bits##_t val)        \
+	int hvabs_mem_write_u##bits(struct hvabs_mem *m, uint64_t gpa, uint##bits##_t val)         \
 	{                                                                                          \
 		uint8_t b[bits / 8];                                                               \
 		core_le_store(b, sizeof(b), val);                                                  \

@@ -11,9 +11,9 @@
 #define CORE "core"
 
 /* Fits an op of the v1 table inside the advertised struct_size, and non-NULL. */
-#define BE_HAS(be, op)                                                                            \
+#define BE_HAS(be, op)                                                                             \
 	((be)->ops->hdr.struct_size >=                                                             \
-		 offsetof(struct hvabs_backend_ops, op) + sizeof((be)->ops->op) &&                 \
+	     offsetof(struct hvabs_backend_ops, op) + sizeof((be)->ops->op) &&                     \
 	 (be)->ops->op != NULL)
 
 struct hvabs_backend {

@@ -7,8 +7,8 @@
 #include "priv.h"
 
 static const char *const exit_names[HVABS_EXIT_KIND_COUNT] = {
-	"none",   "io",        "mmio",       "hlt",      "shutdown",       "reset",
-	"system-event", "hypercall", "ioapic-eoi", "canceled", "internal-error", "unknown",
+    "none",	    "io",	 "mmio",       "hlt",	   "shutdown",	     "reset",
+    "system-event", "hypercall", "ioapic-eoi", "canceled", "internal-error", "unknown",
 };
 
 const char *hvabs_exit_kind_name(uint32_t kind)
@@ -159,8 +159,8 @@ static void stop_exit(struct hvabs_exit *exit, int reason)
 	case HVABS_STOP_CRASH:
 		exit->kind = HVABS_EXIT_SYSTEM_EVENT;
 		exit->u.system_event.type = reason == HVABS_STOP_POWEROFF
-						    ? HVABS_SYSTEM_EVENT_POWEROFF
-						    : HVABS_SYSTEM_EVENT_CRASH;
+						? HVABS_SYSTEM_EVENT_POWEROFF
+						: HVABS_SYSTEM_EVENT_CRASH;
 		break;
 	default:
 		exit->kind = HVABS_EXIT_CANCELED;

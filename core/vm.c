@@ -175,8 +175,7 @@ static int overlaps(struct hvabs_vm *vm, uint64_t gpa, uint64_t size)
 }
 
 /* Common tail of add_ram and map_memory: remember the region and publish it. */
-static int add_region(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, void *hva,
-		      uint32_t flags)
+static int add_region(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
 {
 	struct ram_region *r = calloc(1, sizeof(*r));
 
@@ -195,8 +194,7 @@ static int add_region(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, void *hv
 	return 0;
 }
 
-int hvabs_vm_add_ram(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, uint32_t flags,
-		     void **hva)
+int hvabs_vm_add_ram(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, uint32_t flags, void **hva)
 {
 	void *p = NULL;
 	int rc = check_range(gpa, size);
@@ -226,8 +224,7 @@ out:
 	return rc;
 }
 
-int hvabs_vm_map_memory(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, void *hva,
-			uint32_t flags)
+int hvabs_vm_map_memory(struct hvabs_vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
 {
 	int rc = check_range(gpa, size);
 

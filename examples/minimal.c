@@ -47,8 +47,7 @@ static int hello_read(void *opaque, uint64_t off, uint32_t size, uint64_t *val)
 static const struct hvabs_bus_ops hello_ops = {.read = hello_read, .write = hello_write};
 
 /* mov dx,0x42; mov al,'h'; out dx,al; mov al,'i'; out dx,al; in al,dx; hlt */
-static const uint8_t code[] = {0xba, PORT, 0x00, 0xb0, 'h', 0xee, 0xb0, 'i',
-			       0xee, 0xec, 0xf4};
+static const uint8_t code[] = {0xba, PORT, 0x00, 0xb0, 'h', 0xee, 0xb0, 'i', 0xee, 0xec, 0xf4};
 
 /* The mock runs no code: tell it which exits the code above would cause. */
 static int script_mock(struct hvabs_vm *vm)

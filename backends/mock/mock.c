@@ -16,9 +16,9 @@
 #include "mock_priv.h"
 
 static const char *const op_names[OP_COUNT] = {
-	"vm_create",  "mem_alloc", "mem_map",  "mem_unmap", "irq_line",  "msi",
-	"irqfd",      "ioeventfd", "vcpu_create", "vcpu_run", "vcpu_kick", "get_regs",
-	"set_regs",   "get_sregs", "set_sregs", "pause",     "resume",
+    "vm_create", "mem_alloc", "mem_map",     "mem_unmap", "irq_line",  "msi",
+    "irqfd",	 "ioeventfd", "vcpu_create", "vcpu_run",  "vcpu_kick", "get_regs",
+    "set_regs",	 "get_sregs", "set_sregs",   "pause",	  "resume",
 };
 
 int mock_op_by_name(const char *name)
@@ -58,7 +58,8 @@ void mock_record(struct hvabs_be_vm *vm, const struct hvabs_mock_event *ev)
 			void *p = realloc(vm->events, cap * sizeof(*vm->events));
 			if (!p) {
 				pthread_mutex_unlock(&vm->lock);
-				hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "event lost: no memory");
+				hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
+						"event lost: no memory");
 				return;
 			}
 			vm->events = p;
@@ -226,8 +227,8 @@ static int vm_get_caps(struct hvabs_be_vm *vm, struct hvabs_caps *caps)
 	if (vm->caps_size && vm->caps_size < sizeof(c))
 		c.hdr.struct_size = vm->caps_size;
 	/* Write no more than the caller's struct holds, nor than we claim. */
-	size_t n = caps->hdr.struct_size < c.hdr.struct_size ? caps->hdr.struct_size
-							      : c.hdr.struct_size;
+	size_t n =
+	    caps->hdr.struct_size < c.hdr.struct_size ? caps->hdr.struct_size : c.hdr.struct_size;
 	memcpy(caps, &c, n);
 	caps->hdr = c.hdr;
 	return 0;
@@ -259,8 +260,8 @@ static int mem_alloc(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint32
 		return rc;
 	if (flags & ~HVABS_MEM_DIRTY_LOG & ~HVABS_MEM_READONLY)
 		return -EINVAL;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	rc = add_region(vm, gpa, size, p, 1);
@@ -313,8 +314,8 @@ static int irq_line(struct hvabs_be_vm *vm, uint32_t gsi, uint32_t level)
 	pthread_mutex_lock(&vm->lock);
 	vm->levels[gsi] = (int)level;
 	pthread_mutex_unlock(&vm->lock);
-	mock_record(vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_IRQ_LINE, .addr = gsi,
-						  .value = level});
+	mock_record(vm, &(struct hvabs_mock_event){
+			    .kind = HVABS_MOCK_EV_IRQ_LINE, .addr = gsi, .value = level});
 	return 0;
 }
 
@@ -326,8 +327,8 @@ static int msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data)
 		return rc;
 	if (!(vm->features & HVABS_CAP_MSI))
 		return -ENOTSUP;
-	mock_record(vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_MSI, .addr = addr,
-						  .value = data});
+	mock_record(
+	    vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_MSI, .addr = addr, .value = data});
 	return 0;
 }
 
@@ -351,7 +352,8 @@ static void *irqfd_thread(void *arg)
 			for (uint32_t k = 0; k < vm->nirqfds; k++)
 				if (vm->irqfds[k].fd == fd) {
 					const struct hvabs_be_irq_route *r = &vm->irqfds[k].route;
-					me.addr = r->kind == HVABS_IRQ_ROUTE_MSI ? r->msi_addr : r->gsi;
+					me.addr =
+					    r->kind == HVABS_IRQ_ROUTE_MSI ? r->msi_addr : r->gsi;
 					me.value = r->kind == HVABS_IRQ_ROUTE_MSI ? r->msi_data : 0;
 					me.space = r->kind;
 				}
@@ -413,8 +415,8 @@ static int ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeve
 		     uint32_t assign)
 {
 	int rc = mock_count(vm, OP_IOEVENTFD);
-	uint64_t need = ev->space == HVABS_SPACE_PIO ? HVABS_CAP_IOEVENTFD_PIO
-						       : HVABS_CAP_IOEVENTFD_MMIO;
+	uint64_t need =
+	    ev->space == HVABS_SPACE_PIO ? HVABS_CAP_IOEVENTFD_PIO : HVABS_CAP_IOEVENTFD_MMIO;
 
 	if (rc)
 		return rc;
@@ -459,8 +461,11 @@ int mock_ioev_match(struct hvabs_be_vm *vm, uint32_t space, uint64_t addr, uint3
 		return 0;
 	uint64_t one = 1;
 	(void)!write(hit, &one, sizeof(one));
-	mock_record(vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_IOEVENT, .addr = addr,
-						  .value = val, .size = size, .space = space});
+	mock_record(vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_IOEVENT,
+						   .addr = addr,
+						   .value = val,
+						   .size = size,
+						   .space = space});
 	return 1;
 }
 
@@ -530,17 +535,19 @@ static int set_state(struct hvabs_be_vm *vm, const void *buf, size_t len)
 	return 0;
 }
 
-static int get_supported_cpuid(struct hvabs_be_vm *vm, struct hvabs_cpuid_entry *e,
-			       uint32_t *count)
+static int get_supported_cpuid(struct hvabs_be_vm *vm, struct hvabs_cpuid_entry *e, uint32_t *count)
 {
 	(void)vm;
 	if (*count < 2)
 		return -E2BIG;
 	/* Leaf 0 with the mock's vendor signature, and the hypervisor leaf. */
-	e[0] = (struct hvabs_cpuid_entry){.function = 0, .eax = 0xd, .ebx = 0x6b636f4d,
-					  .edx = 0x61766268, .ecx = 0x20202073};
-	e[1] = (struct hvabs_cpuid_entry){.function = 0x40000000, .eax = 0x40000000,
-					  .ebx = 0x6b636f4d, .ecx = 0x61766268, .edx = 0x73};
+	e[0] = (struct hvabs_cpuid_entry){
+	    .function = 0, .eax = 0xd, .ebx = 0x6b636f4d, .edx = 0x61766268, .ecx = 0x20202073};
+	e[1] = (struct hvabs_cpuid_entry){.function = 0x40000000,
+					  .eax = 0x40000000,
+					  .ebx = 0x6b636f4d,
+					  .ecx = 0x61766268,
+					  .edx = 0x73};
 	*count = 2;
 	return 0;
 }
@@ -638,15 +645,15 @@ static uint64_t ext_calls(void *ctx, const char *op)
 }
 
 static const struct hvabs_mock_ops mock_ext = {
-	.hdr = {HVABS_ABI_CURRENT, sizeof(struct hvabs_mock_ops)},
-	.push = mock_push,
-	.pending = mock_pending,
-	.next_event = ext_next_event,
-	.clock_set = ext_clock_set,
-	.clock_advance = ext_clock_advance,
-	.fail = ext_fail,
-	.line_level = ext_line_level,
-	.calls = ext_calls,
+    .hdr = {HVABS_ABI_CURRENT, sizeof(struct hvabs_mock_ops)},
+    .push = mock_push,
+    .pending = mock_pending,
+    .next_event = ext_next_event,
+    .clock_set = ext_clock_set,
+    .clock_advance = ext_clock_advance,
+    .fail = ext_fail,
+    .line_level = ext_line_level,
+    .calls = ext_calls,
 };
 
 static int vm_get_ext(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx)
@@ -659,44 +666,44 @@ static int vm_get_ext(struct hvabs_be_vm *vm, const char *name, const void **tab
 }
 
 static const struct hvabs_backend_ops mock_ops = {
-	.hdr = {HVABS_ABI_CURRENT, sizeof(struct hvabs_backend_ops)},
-	.name = "mock",
-	.description = "scripted mock hypervisor for tests",
-	.probe = probe,
-	.vm_create = vm_create,
-	.vm_destroy = vm_destroy,
-	.vm_get_caps = vm_get_caps,
-	.mem_alloc = mem_alloc,
-	.irq_line = irq_line,
-	.vcpu_create = mock_vcpu_create,
-	.vcpu_destroy = mock_vcpu_destroy,
-	.vcpu_run = mock_vcpu_run,
-	.vcpu_kick = mock_vcpu_kick,
-	.get_regs = mock_get_regs,
-	.set_regs = mock_set_regs,
-	.get_sregs = mock_get_sregs,
-	.set_sregs = mock_set_sregs,
-	.mem_map = mem_map,
-	.mem_unmap = mem_unmap,
-	.msi = msi,
-	.irqfd = irqfd,
-	.ioeventfd = ioeventfd,
-	.pause = pause_vm,
-	.resume = resume_vm,
-	.get_state = get_state,
-	.set_state = set_state,
-	.get_fpu = mock_get_fpu,
-	.set_fpu = mock_set_fpu,
-	.get_msrs = mock_get_msrs,
-	.set_msrs = mock_set_msrs,
-	.get_supported_cpuid = get_supported_cpuid,
-	.set_cpuid = mock_set_cpuid,
-	.get_lapic = mock_get_lapic,
-	.set_lapic = mock_set_lapic,
-	.vcpu_get_state = mock_vcpu_get_state,
-	.vcpu_set_state = mock_vcpu_set_state,
-	.get_clock = get_clock,
-	.vm_get_ext = vm_get_ext,
+    .hdr = {HVABS_ABI_CURRENT, sizeof(struct hvabs_backend_ops)},
+    .name = "mock",
+    .description = "scripted mock hypervisor for tests",
+    .probe = probe,
+    .vm_create = vm_create,
+    .vm_destroy = vm_destroy,
+    .vm_get_caps = vm_get_caps,
+    .mem_alloc = mem_alloc,
+    .irq_line = irq_line,
+    .vcpu_create = mock_vcpu_create,
+    .vcpu_destroy = mock_vcpu_destroy,
+    .vcpu_run = mock_vcpu_run,
+    .vcpu_kick = mock_vcpu_kick,
+    .get_regs = mock_get_regs,
+    .set_regs = mock_set_regs,
+    .get_sregs = mock_get_sregs,
+    .set_sregs = mock_set_sregs,
+    .mem_map = mem_map,
+    .mem_unmap = mem_unmap,
+    .msi = msi,
+    .irqfd = irqfd,
+    .ioeventfd = ioeventfd,
+    .pause = pause_vm,
+    .resume = resume_vm,
+    .get_state = get_state,
+    .set_state = set_state,
+    .get_fpu = mock_get_fpu,
+    .set_fpu = mock_set_fpu,
+    .get_msrs = mock_get_msrs,
+    .set_msrs = mock_set_msrs,
+    .get_supported_cpuid = get_supported_cpuid,
+    .set_cpuid = mock_set_cpuid,
+    .get_lapic = mock_get_lapic,
+    .set_lapic = mock_set_lapic,
+    .vcpu_get_state = mock_vcpu_get_state,
+    .vcpu_set_state = mock_vcpu_set_state,
+    .get_clock = get_clock,
+    .vm_get_ext = vm_get_ext,
 };
 
 /*

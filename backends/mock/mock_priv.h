@@ -9,11 +9,11 @@
 #include "hvabs/backend.h"
 #include "hvabs/mock.h"
 
-#define MOCK "mock"
-#define MOCK_MAX_VCPUS 64
-#define MOCK_NR_IRQS 64
+#define MOCK		"mock"
+#define MOCK_MAX_VCPUS	64
+#define MOCK_NR_IRQS	64
 #define MOCK_MAX_IRQFDS 64
-#define MOCK_MAX_IOEVS 64
+#define MOCK_MAX_IOEVS	64
 
 /* Ops that can be counted and made to fail, by name. */
 enum mock_op {

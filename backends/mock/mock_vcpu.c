@@ -147,19 +147,19 @@ static void complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *
 	if ((l->kind == HVABS_EXIT_IO || l->kind == HVABS_EXIT_MMIO) && !l->u.io.is_write &&
 	    vm->record_reads) {
 		struct hvabs_mock_event ev = {
-			.kind = HVABS_MOCK_EV_READ,
-			.vcpu = v->index,
-			.addr = l->u.io.addr,
-			.value = le_load(v->iobuf, l->u.io.size),
-			.size = l->u.io.size,
-			.space = l->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
+		    .kind = HVABS_MOCK_EV_READ,
+		    .vcpu = v->index,
+		    .addr = l->u.io.addr,
+		    .value = le_load(v->iobuf, l->u.io.size),
+		    .size = l->u.io.size,
+		    .space = l->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
 		};
 		mock_record(vm, &ev);
 	} else if (l->kind == HVABS_EXIT_HYPERCALL) {
 		mock_record(vm, &(struct hvabs_mock_event){.kind = HVABS_MOCK_EV_HYPERCALL,
-							  .vcpu = v->index,
-							  .addr = l->u.hypercall.nr,
-							  .value = exit->u.hypercall.ret});
+							   .vcpu = v->index,
+							   .addr = l->u.hypercall.nr,
+							   .value = exit->u.hypercall.ret});
 	}
 	v->last.kind = HVABS_EXIT_NONE;
 }
@@ -272,9 +272,10 @@ int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 			return rc;
 		if ((exit->kind == HVABS_EXIT_IO || exit->kind == HVABS_EXIT_MMIO) &&
 		    exit->u.io.is_write && exit->u.io.count == 1 &&
-		    mock_ioev_match(vm, exit->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
-				    exit->u.io.addr, exit->u.io.size,
-				    le_load(exit->u.io.data, exit->u.io.size))) {
+		    mock_ioev_match(
+			vm, exit->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
+			exit->u.io.addr, exit->u.io.size,
+			le_load(exit->u.io.data, exit->u.io.size))) {
 			pthread_mutex_lock(&vm->lock);
 			continue;
 		}
@@ -298,7 +299,7 @@ int mock_vcpu_kick(struct hvabs_be_vcpu *v)
 }
 
 /* Register state is stored and read back, under the VM lock like everything else. */
-#define STATE_ACCESSORS(name, field, type, op_get, op_set)                                        \
+#define STATE_ACCESSORS(name, field, type, op_get, op_set)                                         \
 	int mock_get_##name(struct hvabs_be_vcpu *v, type *out)                                    \
 	{                                                                                          \
 		int rc = op_get >= 0 ? mock_count(v->vm, (enum mock_op)op_get) : 0;                \

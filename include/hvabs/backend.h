@@ -59,7 +59,7 @@ enum hvabs_log_level {
  */
 struct hvabs_host_io {
 	struct hvabs_hdr hdr; /**< ABI header. */
-	void *opaque;         /**< First argument of every callback. */
+	void *opaque;	      /**< First argument of every callback. */
 	/** Reads @p size bytes from port @p port into @p data. */
 	int (*pio_read)(void *opaque, uint16_t port, void *data, uint32_t size);
 	/** Writes @p size bytes from @p data to port @p port. */
@@ -76,9 +76,9 @@ struct hvabs_host_io {
 
 /** What the core offers every backend; handed to hvabs_backend_entry_v1(). */
 struct hvabs_host {
-	struct hvabs_hdr hdr;     /**< ABI header. */
+	struct hvabs_hdr hdr;	  /**< ABI header. */
 	const char *core_version; /**< Version string of the loading libhvabs. */
-	void *log_opaque;         /**< First argument of `log`. */
+	void *log_opaque;	  /**< First argument of `log`. */
 	/**
 	 * Logs one line. @p component names the source (the backend's name),
 	 * @p msg is the text without a trailing newline. Thread-safe.
@@ -92,11 +92,11 @@ struct hvabs_host {
 
 /** Parameters of a new VM as the core passes them to a backend. */
 struct hvabs_be_vm_config {
-	struct hvabs_hdr hdr;            /**< ABI header. */
-	uint32_t max_vcpus;              /**< Most vCPUs the VM will have. */
-	uint32_t flags;                  /**< HVABS_VM_F_* bits. */
-	const char *options;             /**< Backend options, `key=value,...`, or NULL. */
-	const struct hvabs_host_io *io;  /**< Callbacks into the core's buses and memory. */
+	struct hvabs_hdr hdr;		/**< ABI header. */
+	uint32_t max_vcpus;		/**< Most vCPUs the VM will have. */
+	uint32_t flags;			/**< HVABS_VM_F_* bits. */
+	const char *options;		/**< Backend options, `key=value,...`, or NULL. */
+	const struct hvabs_host_io *io; /**< Callbacks into the core's buses and memory. */
 };
 
 /** hvabs_backend_ops::mem_alloc / mem_map flag: the guest may not write. */
@@ -112,11 +112,11 @@ enum hvabs_irq_route_kind {
 
 /** Where an irqfd delivers its interrupt. */
 struct hvabs_be_irq_route {
-	uint32_t kind;     /**< An enum hvabs_irq_route_kind value. */
-	uint32_t gsi;      /**< Line, for #HVABS_IRQ_ROUTE_GSI. */
+	uint32_t kind;	   /**< An enum hvabs_irq_route_kind value. */
+	uint32_t gsi;	   /**< Line, for #HVABS_IRQ_ROUTE_GSI. */
 	uint64_t msi_addr; /**< Address, for #HVABS_IRQ_ROUTE_MSI. */
 	uint32_t msi_data; /**< Data, for #HVABS_IRQ_ROUTE_MSI. */
-	uint32_t pad;      /**< Reserved, zero. */
+	uint32_t pad;	   /**< Reserved, zero. */
 };
 
 /** hvabs_be_ioeventfd::flags: only signal when the written value equals `datamatch`. */
@@ -124,12 +124,12 @@ struct hvabs_be_irq_route {
 
 /** An ioeventfd registration. */
 struct hvabs_be_ioeventfd {
-	uint32_t space;     /**< An enum hvabs_space value. */
-	uint32_t len;       /**< Access size to match: 1, 2, 4 or 8 (0 = any, MMIO only). */
-	uint64_t addr;      /**< Port or guest-physical address. */
+	uint32_t space;	    /**< An enum hvabs_space value. */
+	uint32_t len;	    /**< Access size to match: 1, 2, 4 or 8 (0 = any, MMIO only). */
+	uint64_t addr;	    /**< Port or guest-physical address. */
 	uint64_t datamatch; /**< Value to match with #HVABS_IOEVENTFD_F_DATAMATCH. */
-	uint32_t flags;     /**< HVABS_IOEVENTFD_F_* bits. */
-	uint32_t pad;       /**< Reserved, zero. */
+	uint32_t flags;	    /**< HVABS_IOEVENTFD_F_* bits. */
+	uint32_t pad;	    /**< Reserved, zero. */
 };
 
 /**
@@ -140,8 +140,8 @@ struct hvabs_be_ioeventfd {
  * ops after them are optional; NULL means "not supported".
  */
 struct hvabs_backend_ops {
-	struct hvabs_hdr hdr;    /**< ABI header; `abi_version` major must be 1. */
-	const char *name;        /**< Short name, e.g. "kvm". */
+	struct hvabs_hdr hdr;	 /**< ABI header; `abi_version` major must be 1. */
+	const char *name;	 /**< Short name, e.g. "kvm". */
 	const char *description; /**< One line for humans. */
 
 	/* ---- mandatory ---- */
@@ -259,16 +259,14 @@ struct hvabs_backend_ops {
 	 * Looks up a backend-specific extension table by @p name (for example
 	 * "hvabs-mock-v1"). On success stores the table and its context.
 	 */
-	int (*vm_get_ext)(struct hvabs_be_vm *vm, const char *name, const void **table,
-			  void **ctx);
+	int (*vm_get_ext)(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx);
 };
 
 /** Name of the entry symbol of ABI major 1, as a string for dlsym(). */
 #define HVABS_BACKEND_ENTRY_V1 "hvabs_backend_entry_v1"
 
 /** Type of the entry point. */
-typedef const struct hvabs_backend_ops *(*hvabs_backend_entry_v1_fn)(
-    const struct hvabs_host *host);
+typedef const struct hvabs_backend_ops *(*hvabs_backend_entry_v1_fn)(const struct hvabs_host *host);
 
 /**
  * The one symbol a backend exports. Returns its static operations table, or

@@ -31,7 +31,7 @@ struct hvabs_event;
 
 /** @name Event bits
  * @{ */
-#define HVABS_EVENT_IN  0x001u /**< Readable. */
+#define HVABS_EVENT_IN	0x001u /**< Readable. */
 #define HVABS_EVENT_OUT 0x004u /**< Writable. */
 #define HVABS_EVENT_ERR 0x008u /**< Error condition (always reported). */
 #define HVABS_EVENT_HUP 0x010u /**< Hang-up (always reported). */

@@ -39,8 +39,8 @@ typedef void (*hvabs_log_fn)(void *opaque, enum hvabs_log_level level, const cha
 
 /** Where log lines go. A zeroed struct means the stderr default. */
 struct hvabs_logger {
-	hvabs_log_fn fn;                /**< Handler, or NULL for stderr. */
-	void *opaque;                   /**< Passed to `fn`. */
+	hvabs_log_fn fn;		/**< Handler, or NULL for stderr. */
+	void *opaque;			/**< Passed to `fn`. */
 	enum hvabs_log_level max_level; /**< Lines above this level are dropped (with `fn` set). */
 };
 
@@ -81,14 +81,17 @@ HVABS_API bool hvabs_log_enabled(const struct hvabs_logger *lg, enum hvabs_log_l
  */
 struct hvabs_ratelimit {
 	_Atomic uint64_t window_start_ns; /**< Start of the current window (CLOCK_MONOTONIC). */
-	_Atomic uint32_t used;            /**< Lines emitted in the current window. */
-	_Atomic uint32_t suppressed;      /**< Lines dropped since the last emitted one. */
-	uint32_t burst;                   /**< Lines allowed per window (0 = 10). */
-	uint32_t interval_ms;             /**< Window length in ms (0 = 5000). */
+	_Atomic uint32_t used;		  /**< Lines emitted in the current window. */
+	_Atomic uint32_t suppressed;	  /**< Lines dropped since the last emitted one. */
+	uint32_t burst;			  /**< Lines allowed per window (0 = 10). */
+	uint32_t interval_ms;		  /**< Window length in ms (0 = 5000). */
 };
 
 /** Initialiser for a struct hvabs_ratelimit with the defaults (10 lines per 5 s). */
-#define HVABS_RATELIMIT_INIT {0, 0, 0, 0, 0}
+#define HVABS_RATELIMIT_INIT                                                                       \
+	{                                                                                          \
+		0, 0, 0, 0, 0                                                                      \
+	}
 
 /**
  * Decides whether one more line may be emitted now.

@@ -41,9 +41,9 @@ struct hvabs_mem;
 
 /** One region of the map, as reported by hvabs_mem_region_at(). */
 struct hvabs_mem_region {
-	uint64_t gpa;   /**< First guest-physical address. */
-	uint64_t size;  /**< Length in bytes. */
-	void *hva;      /**< Where the VMM sees the first byte. */
+	uint64_t gpa;	/**< First guest-physical address. */
+	uint64_t size;	/**< Length in bytes. */
+	void *hva;	/**< Where the VMM sees the first byte. */
 	uint32_t flags; /**< HVABS_REGION_* bits. */
 };
 
@@ -138,8 +138,8 @@ HVABS_API void *hvabs_mem_ptr(const struct hvabs_mem *mem, uint64_t gpa, uint64_
  * @return 0 or negative errno.
  * @retval -EFAULT part of the range is not guest RAM, or it wraps.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_mem_read(const struct hvabs_mem *mem, uint64_t gpa,
-					      void *buf, uint64_t len);
+HVABS_API HVABS_MUST_CHECK int hvabs_mem_read(const struct hvabs_mem *mem, uint64_t gpa, void *buf,
+					      uint64_t len);
 
 /**
  * Copies @p len bytes from @p buf into guest RAM (read-only regions are
@@ -152,8 +152,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_mem_read(const struct hvabs_mem *mem, uint6
  * @return 0 or negative errno.
  * @retval -EFAULT part of the range is not guest RAM, or it wraps.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_mem_write(struct hvabs_mem *mem, uint64_t gpa,
-					       const void *buf, uint64_t len);
+HVABS_API HVABS_MUST_CHECK int hvabs_mem_write(struct hvabs_mem *mem, uint64_t gpa, const void *buf,
+					       uint64_t len);
 
 /**
  * Fills @p len bytes of guest RAM with @p byte. Thread: any.

@@ -42,34 +42,38 @@ extern "C" {
 
 /** One scripted exit. Unused fields must be zero. */
 struct hvabs_mock_step {
-	uint32_t kind;           /**< The enum hvabs_exit_kind to report. */
-	uint32_t is_write;       /**< IO/MMIO: 1 for a guest write. */
-	uint64_t addr;           /**< IO: port; MMIO: guest-physical address. */
-	uint32_t size;           /**< IO/MMIO: bytes per element (1, 2, 4, 8). */
-	uint32_t count;          /**< IO/MMIO: elements (0 = 1). */
-	uint64_t data;           /**< Write data of a single-element access. */
-	const uint8_t *buf;      /**< Write data of a multi-element access (copied), or NULL. */
-	uint64_t repeat;         /**< Report this step this many times (0 = 1). */
-	uint64_t arg[4];         /**< SYSTEM_EVENT: type, data; HYPERCALL: nr, args; EOI: vector; INTERNAL_ERROR/UNKNOWN: code. */
+	uint32_t kind;	    /**< The enum hvabs_exit_kind to report. */
+	uint32_t is_write;  /**< IO/MMIO: 1 for a guest write. */
+	uint64_t addr;	    /**< IO: port; MMIO: guest-physical address. */
+	uint32_t size;	    /**< IO/MMIO: bytes per element (1, 2, 4, 8). */
+	uint32_t count;	    /**< IO/MMIO: elements (0 = 1). */
+	uint64_t data;	    /**< Write data of a single-element access. */
+	const uint8_t *buf; /**< Write data of a multi-element access (copied), or NULL. */
+	uint64_t repeat;    /**< Report this step this many times (0 = 1). */
+	uint64_t arg
+	    [4]; /**< SYSTEM_EVENT: type, data; HYPERCALL: nr, args; EOI: vector; INTERNAL_ERROR/UNKNOWN: code. */
 };
 
 /** Kinds of struct hvabs_mock_event. */
 enum hvabs_mock_event_kind {
-	HVABS_MOCK_EV_READ = 1,    /**< The VMM completed a read: `value` is what it returned. */
-	HVABS_MOCK_EV_IRQ_LINE = 2, /**< An interrupt line changed: `addr` = GSI, `value` = level. */
-	HVABS_MOCK_EV_MSI = 3,     /**< An MSI: `addr`, `value` = data. */
+	HVABS_MOCK_EV_READ = 1, /**< The VMM completed a read: `value` is what it returned. */
+	HVABS_MOCK_EV_IRQ_LINE =
+	    2,			   /**< An interrupt line changed: `addr` = GSI, `value` = level. */
+	HVABS_MOCK_EV_MSI = 3,	   /**< An MSI: `addr`, `value` = data. */
 	HVABS_MOCK_EV_IOEVENT = 4, /**< A guest write signalled an ioeventfd: `addr`, `value`. */
-	HVABS_MOCK_EV_IRQFD = 5,   /**< An irqfd fired: `addr` = GSI or MSI address, `value` = MSI data. */
-	HVABS_MOCK_EV_HYPERCALL = 6, /**< The VMM completed a hypercall: `addr` = nr, `value` = ret. */
+	HVABS_MOCK_EV_IRQFD =
+	    5, /**< An irqfd fired: `addr` = GSI or MSI address, `value` = MSI data. */
+	HVABS_MOCK_EV_HYPERCALL =
+	    6, /**< The VMM completed a hypercall: `addr` = nr, `value` = ret. */
 };
 
 /** Something the VMM did that the mock recorded. */
 struct hvabs_mock_event {
-	uint32_t kind;  /**< An enum hvabs_mock_event_kind value. */
-	uint32_t vcpu;  /**< vCPU index (reads, hypercalls), else 0. */
-	uint64_t addr;  /**< Port, address or GSI; see the kind. */
+	uint32_t kind;	/**< An enum hvabs_mock_event_kind value. */
+	uint32_t vcpu;	/**< vCPU index (reads, hypercalls), else 0. */
+	uint64_t addr;	/**< Port, address or GSI; see the kind. */
 	uint64_t value; /**< Value; see the kind. For multi-element reads, the first element. */
-	uint32_t size;  /**< Access size for reads. */
+	uint32_t size;	/**< Access size for reads. */
 	uint32_t space; /**< enum hvabs_space for reads and ioevents. */
 };
 
@@ -97,7 +101,7 @@ struct hvabs_mock_ops {
 /** A handle on a mock VM for the helpers below. */
 struct hvabs_mock {
 	const struct hvabs_mock_ops *ops; /**< The mock's table. */
-	void *ctx;                        /**< Its context. */
+	void *ctx;			  /**< Its context. */
 };
 
 /**

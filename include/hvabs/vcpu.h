@@ -161,9 +161,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_msrs(struct hvabs_vcpu *vcpu,
  * @param count number of entries.
  * @return 0 or negative errno; -ENOTSUP without #HVABS_CAP_MSRS.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_msrs(struct hvabs_vcpu *vcpu,
-						   const struct hvabs_msr_entry *msrs,
-						   uint32_t count);
+HVABS_API HVABS_MUST_CHECK int
+hvabs_vcpu_set_msrs(struct hvabs_vcpu *vcpu, const struct hvabs_msr_entry *msrs, uint32_t count);
 /**
  * Reads the CPUID leaves the hypervisor supports.
  * @param vm the VM.
@@ -222,11 +221,11 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_state(struct hvabs_vcpu *vcpu, con
 
 /** Exit statistics of one vCPU or a whole VM. */
 struct hvabs_stats {
-	uint64_t runs;                         /**< Calls into the backend's vcpu_run. */
+	uint64_t runs;			       /**< Calls into the backend's vcpu_run. */
 	uint64_t exits[HVABS_EXIT_KIND_COUNT]; /**< Exits by enum hvabs_exit_kind. */
-	uint64_t io_unhandled;                 /**< Port accesses no device claimed. */
-	uint64_t mmio_unhandled;               /**< MMIO accesses no device claimed. */
-	uint64_t ioeventfd_fallback;           /**< Notifications the core's ioeventfd fallback sent. */
+	uint64_t io_unhandled;		       /**< Port accesses no device claimed. */
+	uint64_t mmio_unhandled;	       /**< MMIO accesses no device claimed. */
+	uint64_t ioeventfd_fallback; /**< Notifications the core's ioeventfd fallback sent. */
 };
 
 /**

@@ -42,9 +42,9 @@ struct hvabs_vm;
 struct hvabs_backend_opts {
 	struct hvabs_logger logger; /**< Where the backend and its VMs log. */
 	const char *search_path;    /**< Overrides `HVABS_BACKEND_PATH` when non-NULL. */
-	char *errbuf;               /**< Receives the one-line reason a call failed, or NULL. */
-	size_t errbuf_len;          /**< Size of `errbuf`. */
-	int no_install_dir;         /**< 1: do not search the install directory (tests). */
+	char *errbuf;		    /**< Receives the one-line reason a call failed, or NULL. */
+	size_t errbuf_len;	    /**< Size of `errbuf`. */
+	int no_install_dir;	    /**< 1: do not search the install directory (tests). */
 };
 
 /**
@@ -104,8 +104,8 @@ HVABS_API uint32_t hvabs_backend_abi_version(const struct hvabs_backend *be);
 
 /** Parameters of a new VM. */
 struct hvabs_vm_config {
-	uint32_t max_vcpus;          /**< Most vCPUs the VM will have (0 = 1). */
-	uint32_t flags;              /**< HVABS_VM_* bits. */
+	uint32_t max_vcpus;	     /**< Most vCPUs the VM will have (0 = 1). */
+	uint32_t flags;		     /**< HVABS_VM_* bits. */
 	const char *backend_options; /**< Backend-specific `key=value,...`, or NULL. */
 };
 
@@ -117,9 +117,8 @@ struct hvabs_vm_config {
  * @return 0 or negative errno from the backend.
  * @retval -EINVAL max_vcpus above the backend's limit.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_vm_create(struct hvabs_backend *be,
-					       const struct hvabs_vm_config *cfg,
-					       struct hvabs_vm **out);
+HVABS_API HVABS_MUST_CHECK int
+hvabs_vm_create(struct hvabs_backend *be, const struct hvabs_vm_config *cfg, struct hvabs_vm **out);
 
 /**
  * Destroys a VM: its vCPUs (which must not be running), bus registrations,
@@ -181,8 +180,8 @@ HVABS_API const struct hvabs_logger *hvabs_vm_logger(const struct hvabs_vm *vm);
  * @retval -EEXIST the range overlaps existing RAM.
  * @retval -ENOTSUP a flag the backend does not support.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_vm_add_ram(struct hvabs_vm *vm, uint64_t gpa,
-						uint64_t size, uint32_t flags, void **hva);
+HVABS_API HVABS_MUST_CHECK int hvabs_vm_add_ram(struct hvabs_vm *vm, uint64_t gpa, uint64_t size,
+						uint32_t flags, void **hva);
 
 /**
  * Maps caller-owned memory as guest RAM (#HVABS_CAP_MEM_MAP). The caller
@@ -197,8 +196,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vm_add_ram(struct hvabs_vm *vm, uint64_t gp
  * @retval -EINVAL misaligned, zero or wrapping range.
  * @retval -EEXIST the range overlaps existing RAM.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_vm_map_memory(struct hvabs_vm *vm, uint64_t gpa,
-						   uint64_t size, void *hva, uint32_t flags);
+HVABS_API HVABS_MUST_CHECK int hvabs_vm_map_memory(struct hvabs_vm *vm, uint64_t gpa, uint64_t size,
+						   void *hva, uint32_t flags);
 
 /**
  * Removes the RAM region that starts at @p gpa (from either
@@ -257,8 +256,7 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vm_get_state(struct hvabs_vm *vm, void *buf
  * @param len its length.
  * @return 0 or negative errno.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_vm_set_state(struct hvabs_vm *vm, const void *buf,
-						  size_t len);
+HVABS_API HVABS_MUST_CHECK int hvabs_vm_set_state(struct hvabs_vm *vm, const void *buf, size_t len);
 
 /**
  * Reads the VM's wall clock: the backend's own clock with #HVABS_CAP_CLOCK
@@ -272,11 +270,11 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vm_get_time(const struct hvabs_vm *vm, uint
 
 /** Reasons a device can ask the VM to stop with hvabs_vm_request_stop(). */
 enum hvabs_stop_reason {
-	HVABS_STOP_NONE = 0,     /**< No stop requested. */
+	HVABS_STOP_NONE = 0,	 /**< No stop requested. */
 	HVABS_STOP_POWEROFF = 1, /**< Guest power-off (ACPI S5). */
-	HVABS_STOP_RESET = 2,    /**< Guest reset (i8042 0xFE, reset register). */
-	HVABS_STOP_CRASH = 3,    /**< Guest crash report. */
-	HVABS_STOP_HOST = 4,     /**< The host wants the VM to stop. */
+	HVABS_STOP_RESET = 2,	 /**< Guest reset (i8042 0xFE, reset register). */
+	HVABS_STOP_CRASH = 3,	 /**< Guest crash report. */
+	HVABS_STOP_HOST = 4,	 /**< The host wants the VM to stop. */
 };
 
 /**
