@@ -651,7 +651,7 @@ static const struct hvabs_mock_ops mock_ext = {
     .next_event = ext_next_event,
     .clock_set = ext_clock_set,
     .clock_advance = ext_clock_advance,
-    .fail = ext_fail,
+    .inject_fault = ext_fail,
     .line_level = ext_line_level,
     .calls = ext_calls,
 };

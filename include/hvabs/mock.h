@@ -90,8 +90,8 @@ struct hvabs_mock_ops {
 	void (*clock_set)(void *ctx, uint64_t ns);
 	/** Moves the virtual clock forward. */
 	void (*clock_advance)(void *ctx, uint64_t ns);
-	/** Makes the @p nth next call (1 = the next) of op @p op fail with @p err. */
-	int (*fail)(void *ctx, const char *op, uint32_t nth, int err);
+	/** Makes the @p nth next call (1 = the next) of op @p op fail with @p err (negative). */
+	int (*inject_fault)(void *ctx, const char *op, uint32_t nth, int err);
 	/** Last value an interrupt line was set to (-1 = never set). */
 	int (*line_level)(void *ctx, uint32_t gsi);
 	/** Number of calls so far of op @p op. */
