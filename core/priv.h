@@ -85,6 +85,10 @@ struct hvabs_vcpu {
 	struct hvabs_vm *vm;
 	struct hvabs_be_vcpu *bvcpu;
 	uint32_t index;
+	/* set when hvabs_vm_request_stop() kicked this vCPU: that kick's
+	 * CANCELED exit is the stop's, not the user's, and is swallowed if the
+	 * stop was cleared before the vCPU ran again */
+	atomic_int stop_kick;
 	struct stats stats;
 };
 

@@ -195,8 +195,12 @@ int hvabs_vcpu_run_loop(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 				vm->eoi_fn(vm->eoi_opaque, exit->u.eoi.vector);
 			break;
 		case HVABS_EXIT_CANCELED:
-			if (atomic_load(&vm->stop_reason))
+			if (atomic_load(&vm->stop_reason)) {
+				atomic_store(&v->stop_kick, 0);
 				break; /* reported at the top of the loop */
+			}
+			if (atomic_exchange(&v->stop_kick, 0))
+				break; /* the kick of a stop that was cleared since */
 			return 0;
 		default:
 			return 0;

@@ -345,8 +345,10 @@ void hvabs_vm_request_stop(struct hvabs_vm *vm, enum hvabs_stop_reason reason)
 	atomic_compare_exchange_strong(&vm->stop_reason, &none, (int)reason);
 	pthread_mutex_lock(&vm->lock);
 	for (uint32_t i = 0; i < vm->max_vcpus; i++)
-		if (vm->vcpus[i])
+		if (vm->vcpus[i]) {
+			atomic_store(&vm->vcpus[i]->stop_kick, 1);
 			(void)vm->be->ops->vcpu_kick(vm->vcpus[i]->bvcpu);
+		}
 	pthread_mutex_unlock(&vm->lock);
 }
 
