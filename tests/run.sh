@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# README command 2: set up, build and pass every test on a fresh Debian 12.
+#   tests/run.sh            everything CI runs
+#   tests/run.sh --fast     skip the QEMU lab (label lab, xen-real)
+# Steps: packages, clang-format check, normal build + Doxygen (warnings are
+# errors) + the CTest suites, then an ASan+UBSan build running unit and
+# contract again. Benchmarks never run here (ctest -C bench -L bench).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+fast=0
+[ "${1:-}" = "--fast" ] && fast=1
+
+.ci/deps.sh
+
+echo "== clang-format"
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+clang-format --dry-run --Werror $files
+
+jobs=$(nproc)
+echo "== build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+echo "== docs (Doxygen, WARN_AS_ERROR)"
+cmake --build build --target docs
+
+labels='unit|contract|integration|lab|xen-real'
+[ $fast -eq 1 ] && labels='unit|contract|integration'
+echo "== tests ($labels)"
+(cd build && ctest --output-on-failure -L "$labels" -j "$jobs")
+
+echo "== ASan+UBSan build: unit and contract"
+cmake -S . -B build-asan -DHVABS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ctest --output-on-failure -L 'unit|contract' -j "$jobs")
+echo "== all tests passed"
