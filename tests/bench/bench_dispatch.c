@@ -51,8 +51,12 @@ static int setup(struct hvabs_backend *be, struct hvabs_vm **vm, struct hvabs_vc
 {
 	struct hvabs_vm_config cfg = {.max_vcpus = 1, .backend_options = "norecord"};
 	struct hvabs_mock m;
-	struct hvabs_mock_step s = {.kind = HVABS_EXIT_IO, .is_write = 1, .addr = 0x80, .size = 1,
-				    .data = 0x42, .repeat = n};
+	struct hvabs_mock_step s = {.kind = HVABS_EXIT_IO,
+				    .is_write = 1,
+				    .addr = 0x80,
+				    .size = 1,
+				    .data = 0x42,
+				    .repeat = n};
 
 	if (hvabs_vm_create(be, &cfg, vm) || hvabs_vcpu_create(*vm, 0, cpu) ||
 	    hvabs_mock_attach(*vm, &m) ||
