@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hvabs-vmm configuration: command line and JSON config files (ours and Firecracker's). */
+#ifndef HVABS_VMM_CONFIG_H
+#define HVABS_VMM_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VMM_MAX_DISKS 8
+#define VMM_MAX_NETS  4
+#define VMM_MAX_CPUS  64
+
+enum vmm_reboot {
+	VMM_REBOOT_EXIT = 0,	/* guest reboot ends the run with 0 */
+	VMM_REBOOT_RESTART = 1, /* guest reboot restarts the guest */
+};
+
+enum vmm_console {
+	VMM_CONSOLE_STDIO = 0, /* the UART on this terminal */
+	VMM_CONSOLE_FILE,      /* UART output to a file, no input */
+	VMM_CONSOLE_PTY,       /* virtio-console on a pty */
+	VMM_CONSOLE_SOCKET,    /* virtio-console on a Unix socket */
+	VMM_CONSOLE_NONE,
+};
+
+struct vmm_disk {
+	char *path;
+	char *serial;
+	int readonly;
+	int direct; /* O_DIRECT */
+};
+
+struct vmm_net {
+	char *tap;
+	uint8_t mac[6];
+	int has_mac;
+};
+
+struct vmm_config {
+	char *hypervisor;
+	char *backend_options;
+	char *kernel;
+	char *initrd;
+	char *cmdline;
+	uint64_t mem_size;
+	uint32_t cpus;
+	enum vmm_reboot reboot;
+	enum vmm_console console;
+	char *console_path; /* file, or socket path */
+	struct vmm_disk disks[VMM_MAX_DISKS];
+	unsigned ndisks;
+	struct vmm_net nets[VMM_MAX_NETS];
+	unsigned nnets;
+	int rng;
+	uint32_t vsock_cid; /* 0 = no vsock */
+	char *vsock_socket;
+	int xen_domid; /* -1 = create a domain */
+	int quiet;     /* do not print the VMM's own status lines */
+	int timeout_s; /* 0 = none: end the run (exit 1) after this many seconds */
+};
+
+/* Outcome of parsing the command line. */
+enum vmm_parse {
+	VMM_PARSE_RUN = 0,  /* run the VM */
+	VMM_PARSE_EXIT = 1, /* --help or --version printed: exit 0 */
+	VMM_PARSE_ERROR = 2 /* bad arguments: message in err, exit 2 */
+};
+
+void vmm_config_init(struct vmm_config *c);
+void vmm_config_fini(struct vmm_config *c);
+
+/*
+ * Parses argv into @p c (a --config file first, then the other options on
+ * top of it, whatever their order). On error writes a one-line reason to
+ * @p err.
+ */
+enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv, char *err,
+				     size_t errlen);
+
+/* Parses a JSON config (our layout or Firecracker's) into @p c. 0 or -1 with @p err. */
+int vmm_config_load_json(struct vmm_config *c, const char *text, char *err, size_t errlen);
+
+/* "256M", "1G", "65536K", "1073741824" -> bytes; also accepts "size=256M". -1 on error. */
+int vmm_parse_size(const char *s, uint64_t *out);
+
+/* "52:54:00:12:34:56" -> 6 bytes. -1 on error. */
+int vmm_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Prints the usage text. */
+void vmm_usage(FILE *out, const char *argv0);
+
+#endif
