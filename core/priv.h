@@ -89,6 +89,8 @@ struct hvabs_vcpu {
 	 * CANCELED exit is the stop's, not the user's, and is swallowed if the
 	 * stop was cleared before the vCPU ran again */
 	atomic_int stop_kick;
+	hvabs_trace_fn trace;
+	void *trace_opaque;
 	struct stats stats;
 };
 

@@ -178,6 +178,8 @@ int hvabs_vcpu_run_loop(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 		int stop = atomic_load_explicit(&vm->stop_reason, memory_order_acquire);
 		if (stop) {
 			stop_exit(exit, stop);
+			if (v->trace)
+				v->trace(v->trace_opaque, v, exit);
 			return 0;
 		}
 		int rc = hvabs_vcpu_run(v, exit);
@@ -197,15 +199,27 @@ int hvabs_vcpu_run_loop(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 		case HVABS_EXIT_CANCELED:
 			if (atomic_load(&vm->stop_reason)) {
 				atomic_store(&v->stop_kick, 0);
-				break; /* reported at the top of the loop */
+				continue; /* reported at the top of the loop */
 			}
 			if (atomic_exchange(&v->stop_kick, 0))
-				break; /* the kick of a stop that was cleared since */
-			return 0;
+				continue; /* the kick of a stop that was cleared since */
+			break;
 		default:
-			return 0;
+			break;
 		}
+		if (v->trace)
+			v->trace(v->trace_opaque, v, exit);
+		if (exit->kind != HVABS_EXIT_IO && exit->kind != HVABS_EXIT_MMIO &&
+		    exit->kind != HVABS_EXIT_IOAPIC_EOI)
+			return 0;
 	}
+}
+
+void hvabs_vcpu_set_trace(struct hvabs_vcpu *v, hvabs_trace_fn fn, void *opaque)
+{
+	v->trace = NULL;
+	v->trace_opaque = opaque;
+	v->trace = fn;
 }
 
 int hvabs_vcpu_kick(struct hvabs_vcpu *v)

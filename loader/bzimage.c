@@ -194,7 +194,7 @@ int ldr_bzimage_load(struct ldr_ctx *c)
 {
 	struct bz b = {.k = c->cfg->kernel, .n = c->cfg->kernel_size};
 	uint8_t zp[BP_SIZE];
-	uint64_t end, limit;
+	uint64_t end = 0, limit;
 	int rc = check_header(c, &b);
 
 	if (!rc)

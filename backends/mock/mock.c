@@ -112,7 +112,10 @@ static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 			vm->max_vcpus = (uint32_t)strtoul(t + 10, NULL, 0);
 		else if (!strncmp(t, "caps_size=", 10))
 			vm->caps_size = (uint32_t)strtoul(t + 10, NULL, 0);
-		else {
+		else if (!strncmp(t, "script=", 7) && t[7]) {
+			free(vm->script_path);
+			vm->script_path = strdup(t + 7);
+		} else {
 			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "unknown option '%s'", t);
 			rc = -EINVAL;
 		}
@@ -174,6 +177,9 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 		rc = parse_options(vm, cfg->options);
 	if (!rc && cfg->max_vcpus > vm->max_vcpus)
 		rc = -EINVAL;
+	vm->nr_vcpus = cfg->max_vcpus ? cfg->max_vcpus : 1;
+	if (!rc && vm->script_path)
+		rc = mock_script_load(vm, vm->script_path);
 	if (rc) {
 		vm_destroy(vm);
 		return rc;
@@ -208,6 +214,9 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 		r = n;
 	}
 	free(vm->events);
+	free(vm->script_path);
+	for (int i = 0; i < MOCK_MAX_VCPUS; i++)
+		mock_steps_free(vm->pre_head[i]);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);

@@ -86,7 +86,8 @@ struct hvabs_be_vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* script pushed, kick, event recorded, resume */
 	struct hvabs_be_vcpu *vcpus[MOCK_MAX_VCPUS];
-	uint32_t max_vcpus;
+	uint32_t max_vcpus; /* the mock's limit, reported in caps */
+	uint32_t nr_vcpus;  /* what this VM was created for */
 	uint64_t features;
 	uint32_t caps_size;
 	int record_reads;
@@ -106,6 +107,10 @@ struct hvabs_be_vm {
 	struct hvabs_mock_event *events;
 	size_t ev_head, ev_tail, ev_cap;
 	/* fault injection and call counts */
+	/* steps from a script file, waiting for their vCPU to be created */
+	struct mock_step *pre_head[MOCK_MAX_VCPUS], *pre_tail[MOCK_MAX_VCPUS];
+	uint64_t pre_count[MOCK_MAX_VCPUS];
+	char *script_path;
 	uint64_t calls[OP_COUNT];
 	uint32_t fail_countdown[OP_COUNT];
 	int fail_err[OP_COUNT];
@@ -116,6 +121,10 @@ int mock_op_by_name(const char *name);
 void mock_record(struct hvabs_be_vm *vm, const struct hvabs_mock_event *ev);
 int mock_ioev_match(struct hvabs_be_vm *vm, uint32_t space, uint64_t addr, uint32_t size,
 		    uint64_t val);
+
+int mock_script_load(struct hvabs_be_vm *vm, const char *path);
+int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mock_step *step);
+void mock_steps_free(struct mock_step *s);
 
 int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out);
 void mock_vcpu_destroy(struct hvabs_be_vcpu *v);

@@ -34,12 +34,18 @@ int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcp
 		return -EEXIST;
 	}
 	vm->vcpus[index] = v;
+	/* A script's steps for this vCPU become its queue. */
+	v->head = vm->pre_head[index];
+	v->tail = vm->pre_tail[index];
+	v->pending = vm->pre_count[index];
+	vm->pre_head[index] = vm->pre_tail[index] = NULL;
+	vm->pre_count[index] = 0;
 	pthread_mutex_unlock(&vm->lock);
 	*out = v;
 	return 0;
 }
 
-static void free_steps(struct mock_step *s)
+void mock_steps_free(struct mock_step *s)
 {
 	while (s) {
 		struct mock_step *n = s->next;
@@ -56,7 +62,7 @@ void mock_vcpu_destroy(struct hvabs_be_vcpu *v)
 	pthread_mutex_lock(&vm->lock);
 	vm->vcpus[v->index] = NULL;
 	pthread_mutex_unlock(&vm->lock);
-	free_steps(v->head);
+	mock_steps_free(v->head);
 	free(v->iobuf);
 	free(v);
 }
@@ -75,15 +81,12 @@ static int valid_step(const struct hvabs_mock_step *s)
 	return !(count > 1 && s->is_write && !s->buf);
 }
 
-int mock_push(void *ctx, uint32_t vcpu, const struct hvabs_mock_step *step)
+static struct mock_step *new_step(const struct hvabs_mock_step *step)
 {
-	struct hvabs_be_vm *vm = ctx;
-
-	if (!step || !valid_step(step) || vcpu >= vm->max_vcpus)
-		return -EINVAL;
 	struct mock_step *s = calloc(1, sizeof(*s));
+
 	if (!s)
-		return -ENOMEM;
+		return NULL;
 	s->s = *step;
 	s->left = step->repeat ? step->repeat : 1;
 	if (step->buf && step->is_write) {
@@ -91,11 +94,39 @@ int mock_push(void *ctx, uint32_t vcpu, const struct hvabs_mock_step *step)
 		s->buf = malloc(n);
 		if (!s->buf) {
 			free(s);
-			return -ENOMEM;
+			return NULL;
 		}
 		memcpy(s->buf, step->buf, n);
 	}
 	s->s.buf = NULL;
+	return s;
+}
+
+int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mock_step *step)
+{
+	if (!valid_step(step) || vcpu >= MOCK_MAX_VCPUS)
+		return -EINVAL;
+	struct mock_step *s = new_step(step);
+	if (!s)
+		return -ENOMEM;
+	if (vm->pre_tail[vcpu])
+		vm->pre_tail[vcpu]->next = s;
+	else
+		vm->pre_head[vcpu] = s;
+	vm->pre_tail[vcpu] = s;
+	vm->pre_count[vcpu] += s->left;
+	return 0;
+}
+
+int mock_push(void *ctx, uint32_t vcpu, const struct hvabs_mock_step *step)
+{
+	struct hvabs_be_vm *vm = ctx;
+
+	if (!step || !valid_step(step) || vcpu >= vm->max_vcpus)
+		return -EINVAL;
+	struct mock_step *s = new_step(step);
+	if (!s)
+		return -ENOMEM;
 	pthread_mutex_lock(&vm->lock);
 	struct hvabs_be_vcpu *v = vm->vcpus[vcpu];
 	if (!v) {

@@ -13,7 +13,11 @@
  * Backend options (hvabs_vm_config::backend_options, comma separated):
  * `noirqfd`, `noioeventfd`, `nomsi` (do not claim those capabilities, so the
  * core's fallbacks run), `norecord` (do not record completed reads),
- * `max_vcpus=N`, `caps_size=N` (report a struct hvabs_caps only N bytes long).
+ * `max_vcpus=N`, `caps_size=N` (report a struct hvabs_caps only N bytes long),
+ * `script=PATH` (queue the steps of a script file: one per line,
+ * `<vcpu> io|mmio r|w <addr> <size> [<value>]` with hex numbers, or
+ * `<vcpu> hlt|shutdown|reset|poweroff|crash`; hvabs-vmm's `--trace-exits`
+ * writes this format, so a run recorded on a real hypervisor replays here).
  * Environment: `HVABS_MOCK_PROBE=enodev|eacces` makes probe refuse;
  * `HVABS_MOCK_OPS_SIZE=N` makes the ops table advertise `struct_size` N.
  *

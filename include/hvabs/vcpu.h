@@ -219,6 +219,27 @@ HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_get_state(struct hvabs_vcpu *vcpu, voi
 HVABS_API HVABS_MUST_CHECK int hvabs_vcpu_set_state(struct hvabs_vcpu *vcpu, const void *buf,
 						    size_t len);
 
+/**
+ * Called by hvabs_vcpu_run_loop() after each exit it handled itself (I/O,
+ * MMIO, EOI), with read data already filled in, and for the exit that ends
+ * the loop. Runs on the vCPU thread; must be quick.
+ * @param opaque as given to hvabs_vcpu_set_trace().
+ * @param vcpu the vCPU.
+ * @param exit the exit.
+ */
+typedef void (*hvabs_trace_fn)(void *opaque, const struct hvabs_vcpu *vcpu,
+			       const struct hvabs_exit *exit);
+
+/**
+ * Sets (or with NULL clears) an exit trace callback, for debugging and for
+ * recording a guest's I/O. Thread: the vCPU thread, or any while it does not
+ * run.
+ * @param vcpu the vCPU.
+ * @param fn the callback, or NULL.
+ * @param opaque its argument.
+ */
+HVABS_API void hvabs_vcpu_set_trace(struct hvabs_vcpu *vcpu, hvabs_trace_fn fn, void *opaque);
+
 /** Exit statistics of one vCPU or a whole VM. */
 struct hvabs_stats {
 	uint64_t runs;			       /**< Calls into the backend's vcpu_run. */

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Exit scripts from a file (backend option script=PATH): lets a whole guest
+ * run be replayed on the mock, e.g. the tiny test guest's I/O as recorded on
+ * KVM by `hvabs-vmm --trace-exits`. One step per line, '#' starts a comment:
+ *
+ *   <vcpu> io w <port> <size> <value>     <vcpu> mmio w <gpa> <size> <value>
+ *   <vcpu> io r <port> <size>             <vcpu> mmio r <gpa> <size>
+ *   <vcpu> hlt | shutdown | reset | poweroff | crash
+ *
+ * Steps wait in the VM until their vCPU is created.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_priv.h"
+
+static int parse_line(char *line, uint32_t *vcpu, struct hvabs_mock_step *s)
+{
+	char kind[16], dir[4];
+	unsigned long long addr, val = 0;
+	unsigned size;
+
+	memset(s, 0, sizeof(*s));
+	if (sscanf(line, "%u %15s", vcpu, kind) != 2)
+		return -EINVAL;
+	if (!strcmp(kind, "io") || !strcmp(kind, "mmio")) {
+		int n = sscanf(line, "%*u %*s %3s %llx %u %llx", dir, &addr, &size, &val);
+		if (n < 3 || (dir[0] != 'r' && dir[0] != 'w') || dir[1] ||
+		    (dir[0] == 'w' && n != 4))
+			return -EINVAL;
+		s->kind = kind[0] == 'i' ? HVABS_EXIT_IO : HVABS_EXIT_MMIO;
+		s->is_write = dir[0] == 'w';
+		s->addr = addr;
+		s->size = size;
+		s->data = val;
+		return 0;
+	}
+	static const struct {
+		const char *name;
+		uint32_t kind;
+		uint64_t arg;
+	} simple[] = {
+	    {"hlt", HVABS_EXIT_HLT, 0},
+	    {"shutdown", HVABS_EXIT_SHUTDOWN, 0},
+	    {"reset", HVABS_EXIT_RESET, 0},
+	    {"poweroff", HVABS_EXIT_SYSTEM_EVENT, HVABS_SYSTEM_EVENT_POWEROFF},
+	    {"crash", HVABS_EXIT_SYSTEM_EVENT, HVABS_SYSTEM_EVENT_CRASH},
+	};
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+		if (!strcmp(kind, simple[i].name)) {
+			s->kind = simple[i].kind;
+			s->arg[0] = simple[i].arg;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int mock_script_load(struct hvabs_be_vm *vm, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[256];
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (!f) {
+		rc = -errno;
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "script %s: %s", path,
+				strerror(errno));
+		return rc;
+	}
+	while (!rc && fgets(line, sizeof(line), f)) {
+		uint32_t vcpu;
+		struct hvabs_mock_step s;
+		char *hash = strchr(line, '#');
+		lineno++;
+		if (hash)
+			*hash = '\0';
+		if (strspn(line, " \t\r\n") == strlen(line))
+			continue;
+		rc = parse_line(line, &vcpu, &s);
+		if (!rc && vcpu >= vm->nr_vcpus)
+			rc = -ERANGE;
+		if (!rc)
+			rc = mock_script_add(vm, vcpu, &s);
+		if (rc)
+			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
+					"script %s:%u: bad step: %s", path, lineno, line);
+	}
+	fclose(f);
+	return rc;
+}
