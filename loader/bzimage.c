@@ -127,10 +127,9 @@ static int check_sizes(struct ldr_ctx *c, struct bz *b)
 
 /*
  * What the kernel occupies before it reads the memory map: the image at
- * 1 MiB, and init_size bytes from its run-time address, which is the load
- * address rounded up to kernel_alignment but at least pref_address for a
- * relocatable kernel, pref_address otherwise (boot.rst on init_size; the
- * 64-bit decompressor, arch/x86/boot/compressed/head_64.S, does this).
+ * 1 MiB, and init_size bytes from its run-time start, which boot.rst (on
+ * init_size) defines as the load address raised to pref_address and aligned
+ * up to kernel_alignment for a relocatable kernel, pref_address otherwise.
  */
 static int kernel_extent(struct ldr_ctx *c, const struct bz *b, uint64_t *end)
 {
@@ -138,17 +137,20 @@ static int kernel_extent(struct ldr_ctx *c, const struct bz *b, uint64_t *end)
 	uint64_t pref = get64(b->k + HDR_PREF_ADDRESS);
 	uint64_t init_size = get32(b->k + HDR_INIT_SIZE);
 	uint64_t run = pref, e = HVABS_LINUX_KERNEL_ADDR + b->payload;
+	int reloc = b->k[HDR_RELOCATABLE] != 0;
 
-	if (b->k[HDR_RELOCATABLE]) {
-		uint64_t up;
-
-		if (align == 0 || (align & (align - 1)))
-			return ldr_err(c->err, c->errlen, -ENOEXEC,
-				       "bzImage kernel_alignment 0x%x is not a power of two",
-				       align);
-		up = (HVABS_LINUX_KERNEL_ADDR + align - 1) & ~((uint64_t)align - 1);
-		run = up > pref ? up : pref;
-	}
+	if (reloc && (align == 0 || (align & (align - 1))))
+		return ldr_err(c->err, c->errlen, -ENOEXEC,
+			       "bzImage kernel_alignment 0x%x is not a power of two", align);
+	if (!reloc && pref < HVABS_LINUX_KERNEL_ADDR)
+		return ldr_err(c->err, c->errlen, -ENOEXEC,
+			       "bzImage is not relocatable and wants to run at 0x%" PRIx64
+			       ", below 1 MiB where the boot data lives",
+			       pref);
+	if (reloc && run < HVABS_LINUX_KERNEL_ADDR)
+		run = HVABS_LINUX_KERNEL_ADDR;
+	if (reloc && run < SZ_4G)
+		run = (run + align - 1) & ~((uint64_t)align - 1);
 	if (run >= SZ_4G || run + init_size > SZ_4G)
 		return ldr_err(c->err, c->errlen, -ENOSPC,
 			       "bzImage wants to run at 0x%" PRIx64 " with %" PRIu64

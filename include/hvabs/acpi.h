@@ -56,8 +56,12 @@ extern "C" {
 #define HVABS_ACPI_PM1A_EVT_PORT 0x600u
 /** I/O port of the ACPI PM1a control block (one word). */
 #define HVABS_ACPI_PM1A_CNT_PORT 0x604u
-/** The SLP_TYP value the DSDT's `_S5` object gives for power-off. */
-#define HVABS_ACPI_S5_SLP_TYP 5u
+/**
+ * The SLP_TYP value the DSDT's `_S5` object gives for power-off. devices/acpi_pm.h
+ * defines the same macro for the PM device with the same tokens, so a file
+ * that includes both fails to compile if the two ever disagree.
+ */
+#define HVABS_ACPI_S5_SLP_TYP 5
 /** The ACPI SCI's interrupt (ISA IRQ and GSI). */
 #define HVABS_ACPI_SCI_IRQ 9u
 

@@ -258,6 +258,26 @@ static void non_relocatable_runs_at_pref(void **state)
 	rebuild(f, &o);
 	assert_int_equal(load(f), 0);
 	assert_int_equal(f->boot.kernel_end, 0x2000000 + 0x800000);
+	o.pref_address = 0x80000; /* would decompress over the boot data */
+	rebuild(f, &o);
+	assert_int_equal(load(f), -ENOEXEC);
+	assert_non_null(strstr(f->err, "below 1 MiB"));
+}
+
+/* boot.rst: the run-time start is max(load, pref_address) aligned up to kernel_alignment. */
+static void runtime_start_aligned_up(void **state)
+{
+	struct fx *f = *state;
+	struct bz_opts o = bz_defaults();
+
+	o.pref_address = 0x1100000;
+	rebuild(f, &o);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->boot.kernel_end, 0x1200000 + 0x800000);
+	o.pref_address = 0; /* falls back to the load address, 1 MiB, aligned to 2 MiB */
+	rebuild(f, &o);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->boot.kernel_end, 0x200000 + 0x800000);
 }
 
 #define EXPECT_FAIL(f, code, needle)                                                               \
@@ -475,6 +495,7 @@ int main(void)
 	    T(initrd_below_initrd_addr_max),
 	    T(no_initrd_and_empty_cmdline),
 	    T(non_relocatable_runs_at_pref),
+	    T(runtime_start_aligned_up),
 	    T(truncated_images),
 	    T(bad_magic),
 	    T(old_protocol),
