@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vCPUs: creation, KVM_RUN, the kick protocol, pause and resume. Exits are
+ * translated in kvm_exit.c.
+ *
+ * Kicking (api.rst 5 "immediate_exit", 4.33 KVM_SET_SIGNAL_MASK). One
+ * real-time signal (SIGRTMIN+3 unless HVABS_KVM_KICK_SIGNAL names another) has
+ * a no-op handler installed once, without SA_RESTART. The first time a thread
+ * runs a vCPU, the signal is blocked in that thread and the vCPU's KVM_RUN
+ * mask is set to the thread's mask at that moment minus the signal: so the
+ * signal can interrupt KVM_RUN and nothing else that thread does, and a signal
+ * sent just before KVM_RUN stays pending and makes KVM_RUN return at once.
+ * The VMM's own signals keep whatever mask the thread had.
+ *
+ * A kick sets KVM_REQ_KICK and immediate_exit, and signals the thread only
+ * while it is in (or entering) KVM_RUN; state moves IDLE -> IN_RUN on entry
+ * and back on exit, and a kicker moves IN_RUN -> SIGNALING -> SIGNALED around
+ * tgkill(), which the vCPU thread waits out before it leaves, then consumes
+ * the signal with sigtimedwait(). Both sides order "publish mine, then read
+ * theirs" with sequentially consistent atomics, so either the vCPU sees the
+ * request before KVM_RUN or the kicker sees IN_RUN and signals: no kick is
+ * lost, and no stale signal outlives the run it was meant for.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_priv.h"
+
+#define KICK_SIG_OFFSET 3 /* SIGRTMIN + 3 */
+
+static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
+static int sig_num;
+static int sig_err;
+static char sig_msg[160];
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to make KVM_RUN return -EINTR */
+}
+
+static void sig_setup(void)
+{
+	const char *env = getenv("HVABS_KVM_KICK_SIGNAL");
+	struct sigaction old, sa;
+	int s = SIGRTMIN + KICK_SIG_OFFSET;
+
+	if (env && *env) {
+		char *end;
+		long v = strtol(env, &end, 0);
+		if (*end || v < SIGRTMIN || v > SIGRTMAX) {
+			snprintf(sig_msg, sizeof(sig_msg),
+				 "HVABS_KVM_KICK_SIGNAL=%s: not a real-time signal (%d..%d)", env,
+				 SIGRTMIN, SIGRTMAX);
+			sig_err = -EINVAL;
+			return;
+		}
+		s = (int)v;
+	}
+	if (sigaction(s, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+	    old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+		snprintf(sig_msg, sizeof(sig_msg),
+			 "signal %d (the vCPU kick signal) already has a handler; set "
+			 "HVABS_KVM_KICK_SIGNAL to a free real-time signal",
+			 s);
+		sig_err = -EBUSY;
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: KVM_RUN must return -EINTR */
+	if (sigaction(s, &sa, NULL)) {
+		sig_err = -errno;
+		snprintf(sig_msg, sizeof(sig_msg), "sigaction(%d): %s", s, strerror(errno));
+		return;
+	}
+	sig_num = s;
+}
+
+int kvm_signal_init(const struct hvabs_host *host, int *sig)
+{
+	pthread_once(&sig_once, sig_setup);
+	if (sig_err) {
+		hvabs_host_logf(host, HVABS_LOG_ERROR, KVM, "%s", sig_msg);
+		return sig_err;
+	}
+	*sig = sig_num;
+	return 0;
+}
+
+int kvm_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct hvabs_be_vcpu *v;
+	int rc;
+
+	if (index >= vm->max_vcpus || index >= vm->max_vcpu_id)
+		return -EINVAL;
+	vm->steps[KVM_FAULT_VCPU] = 0;
+	rc = kvm_fault(vm, KVM_FAULT_VCPU, "alloc");
+	v = rc ? NULL : calloc(1, sizeof(*v));
+	if (!v)
+		return rc ? rc : -ENOMEM;
+	v->vm = vm;
+	v->index = index;
+	v->fd = -1;
+	v->run = MAP_FAILED;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vcpus[index]) {
+		rc = -EEXIST;
+		goto err;
+	}
+	rc = kvm_fault(vm, KVM_FAULT_VCPU, "KVM_CREATE_VCPU");
+	if (!rc)
+		rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index);
+	if (rc < 0) {
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "KVM_CREATE_VCPU %u: %s", index,
+				strerror(-rc));
+		goto err;
+	}
+	v->fd = rc;
+	rc = kvm_fault(vm, KVM_FAULT_VCPU, "mmap kvm_run");
+	if (!rc) {
+		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED)
+			rc = -errno;
+	}
+	if (rc)
+		goto err;
+	vm->vcpus[index] = v;
+	pthread_mutex_unlock(&vm->lock);
+	*out = v;
+	return 0;
+err:
+	pthread_mutex_unlock(&vm->lock);
+	if (v->run != MAP_FAILED)
+		munmap(v->run, vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+	return rc;
+}
+
+void kvm_vcpu_destroy(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vcpus[v->index] == v)
+		vm->vcpus[v->index] = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	munmap(v->run, vm->run_size);
+	close(v->fd);
+	free(v);
+}
+
+/* First run on a thread: block the kick signal there, unblock it inside KVM_RUN only. */
+static int bind_thread(struct hvabs_be_vcpu *v)
+{
+	pthread_t self = pthread_self();
+	sigset_t kick, old;
+	union {
+		struct kvm_signal_mask m;
+		uint8_t raw[sizeof(struct kvm_signal_mask) + 8];
+	} km;
+
+	if (v->thread_set && pthread_equal(self, v->thread))
+		return 0;
+	sigemptyset(&kick);
+	sigaddset(&kick, v->vm->kick_sig);
+	int rc = pthread_sigmask(SIG_BLOCK, &kick, &old);
+	if (rc)
+		return -rc;
+	sigdelset(&old, v->vm->kick_sig);
+	/* The kernel's sigset is 64 bits on x86-64: glibc's first word. */
+	km.m.len = 8;
+	memcpy(km.m.sigset, &old, 8);
+	rc = kvm_ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
+	if (rc) {
+		hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, KVM,
+				"vcpu%u: KVM_SET_SIGNAL_MASK: %s", v->index, strerror(-rc));
+		return rc;
+	}
+	atomic_store(&v->tid, (pid_t)syscall(SYS_gettid));
+	v->thread = self;
+	v->thread_set = 1;
+	return 0;
+}
+
+/* Leaves the IN_RUN state; consumes the kick signal if a kicker sent one. */
+static void leave_run(struct hvabs_be_vcpu *v)
+{
+	for (;;) {
+		int s = KVM_VS_IN_RUN;
+		if (atomic_compare_exchange_strong(&v->state, &s, KVM_VS_IDLE))
+			break;
+		if (s == KVM_VS_SIGNALED &&
+		    atomic_compare_exchange_strong(&v->state, &s, KVM_VS_IDLE)) {
+			sigset_t set;
+			const struct timespec zero = {0, 0};
+			sigemptyset(&set);
+			sigaddset(&set, v->vm->kick_sig);
+			while (sigtimedwait(&set, NULL, &zero) > 0)
+				;
+			break;
+		}
+		/* SIGNALING: a kicker is inside tgkill() right now. */
+		sched_yield();
+	}
+	if (atomic_load_explicit(&v->vm->paused, memory_order_relaxed)) {
+		pthread_mutex_lock(&v->vm->lock);
+		pthread_cond_broadcast(&v->vm->cond);
+		pthread_mutex_unlock(&v->vm->lock);
+	}
+}
+
+/* Asks the vCPU to look at its requests soon: now, if it is inside KVM_RUN. */
+void kvm_vcpu_poke(struct hvabs_be_vcpu *v, unsigned req)
+{
+	atomic_fetch_or(&v->req, req);
+	if (req & (KVM_REQ_KICK | KVM_REQ_PAUSE))
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int s = KVM_VS_IN_RUN;
+	if (atomic_compare_exchange_strong(&v->state, &s, KVM_VS_SIGNALING)) {
+		syscall(SYS_tgkill, getpid(), atomic_load(&v->tid), v->vm->kick_sig);
+		atomic_store(&v->state, KVM_VS_SIGNALED);
+	}
+}
+
+int kvm_vcpu_kick(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	kvm_vcpu_poke(v, KVM_REQ_KICK);
+	/* A vCPU parked by pause waits on the condition variable, not in KVM_RUN. */
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_lock(&vm->lock);
+		pthread_cond_broadcast(&vm->cond);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	return 0;
+}
+
+/* Waits while the VM is paused. Returns 1 when a kick ended the wait. */
+static int park(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->paused) && !(atomic_load(&v->req) & KVM_REQ_KICK))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	return (atomic_fetch_and(&v->req, ~KVM_REQ_KICK) & KVM_REQ_KICK) != 0;
+}
+
+static int canceled(struct hvabs_be_vcpu *v, struct hvabs_exit *e)
+{
+	memset(&e->u, 0, sizeof(e->u));
+	e->kind = HVABS_EXIT_CANCELED;
+	e->flags = 0;
+	e->raw_reason = KVM_EXIT_INTR;
+	v->last_reason = KVM_EXIT_INTR;
+	return 0;
+}
+
+/* KVM_RUN ended with -EINTR. Returns 1 to run again, 0 when @p e is the answer. */
+static int interrupted(struct hvabs_be_vcpu *v, struct hvabs_exit *e)
+{
+	unsigned req = atomic_exchange(&v->req, 0);
+
+	if (req & KVM_REQ_KICK)
+		return canceled(v, e);
+	if ((req & KVM_REQ_PAUSE) || atomic_load(&v->vm->paused))
+		return park(v) ? canceled(v, e) : 1;
+	if (req & KVM_REQ_IRQ)
+		return 1;
+	/* A signal of the VMM's own: let the caller look at it. */
+	return canceled(v, e);
+}
+
+/* Publishes IN_RUN, then decides whether this KVM_RUN must return at once. */
+static void enter_run(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	atomic_store(&v->state, KVM_VS_IN_RUN);
+	unsigned req = atomic_load(&v->req);
+	/*
+	 * Written on every entry so a stale 1 left by a kick that was already
+	 * answered cannot cancel this run; a kick racing with this store saw
+	 * IN_RUN and signals. KVM still completes a pending I/O read before it
+	 * honours immediate_exit (api.rst 5), so a paused vCPU's state is whole.
+	 */
+	__atomic_store_n(&v->run->immediate_exit,
+			 (req & (KVM_REQ_KICK | KVM_REQ_PAUSE)) || atomic_load(&vm->paused),
+			 __ATOMIC_SEQ_CST);
+	if (!vm->irqchip && v->index == 0) {
+		atomic_fetch_and(&v->req, ~KVM_REQ_IRQ);
+		kvm_irq_inject_pending(v);
+	}
+}
+
+int kvm_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	int rc = bind_thread(v);
+
+	if (rc)
+		return rc;
+	kvm_complete_exit(v, exit);
+	for (;;) {
+		enter_run(v);
+		int r = ioctl(v->fd, KVM_RUN, 0);
+		int err = r < 0 ? errno : 0;
+		leave_run(v);
+		if (r < 0 && err != EINTR && err != EAGAIN) {
+			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "vcpu%u: KVM_RUN: %s",
+					v->index, strerror(err));
+			return -err;
+		}
+		if (r < 0 || v->run->exit_reason == KVM_EXIT_INTR) {
+			if (err == EAGAIN || interrupted(v, exit))
+				continue;
+			return 0;
+		}
+		if (v->run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN)
+			continue; /* the pending line is injected on the way back in */
+		return kvm_map_exit(v, exit);
+	}
+}
+
+/* Pause: every vCPU parks before (or instead of) its next guest instruction. */
+int kvm_pause(struct hvabs_be_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->paused, 1);
+	for (uint32_t i = 0; i < vm->max_vcpus; i++)
+		if (vm->vcpus[i])
+			kvm_vcpu_poke(vm->vcpus[i], KVM_REQ_PAUSE);
+	/*
+	 * A vCPU outside vcpu_run is paused already (its next run parks). Wait
+	 * for the ones inside KVM_RUN to come out; leave_run() broadcasts.
+	 */
+	for (;;) {
+		int busy = 0;
+		for (uint32_t i = 0; i < vm->max_vcpus; i++)
+			if (vm->vcpus[i] && atomic_load(&vm->vcpus[i]->state) != KVM_VS_IDLE)
+				busy = 1;
+		if (!busy)
+			break;
+		struct timespec dl;
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += 10 * 1000 * 1000;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&vm->cond, &vm->lock, &dl);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+int kvm_resume(struct hvabs_be_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->paused, 0);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Contract driver for the KVM backend: each guest action becomes 16-bit
+ * real-mode code in guest RAM, run for real on /dev/kvm.
+ *
+ * The VM has no in-kernel irqchip: with one, KVM handles HLT in the kernel
+ * (the vCPU sleeps until an interrupt) and no HLT exit ever reaches user
+ * space, while every contract test ends its program with HLT. Interrupt lines
+ * then map to vectors irq_base + gsi injected into vCPU 0 (README.md of the
+ * backend); the irqchip path is covered by tests/integration.
+ *
+ * Guest RAM layout (CT_RAM_SIZE = 512 KiB from GPA 0):
+ *   0x0000 IVT              0x0800 read results, 0x200 per vCPU
+ *   0x0c00 empty IDT desc   0x0d00 literals for 8-byte stores, 0x80 per vCPU
+ *   0x1000 code, 0x800 per vCPU (CT_CODE_GPA)
+ *   0x4000 interrupt stubs and the observation loop
+ *   0x7000 stacks, growing down, 0x200 per vCPU
+ *   0x8000 CT_DATA_GPA      0x90000 (no RAM, no device): target of CT_INTERNAL_ERROR
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../integration/kvm_rmcode.h"
+#include "contract.h"
+
+#define MAX_CPUS      4
+#define RES_GPA	      0x0800u
+#define RES_PER_CPU   0x200u
+#define ZERO_IDT_GPA  0x0c00u
+#define LIT_GPA	      0x0d00u
+#define LIT_PER_CPU   0x80u
+#define CODE_PER_CPU  0x800u
+#define STUB_GPA      0x4000u
+#define STUB_LEN      5u
+#define COMMON_GPA    0x4500u
+#define OBS_MAIN_GPA  0x4600u
+#define STACK_TOP     0x7000u
+#define STACK_PER_CPU 0x200u
+#define NOWHERE_GPA   0x90000u
+#define OBS_PORT      0x3e8u /* next to the contract's device at CT_PORT */
+#define IRQ_BASE      0x20u  /* vector of line 0: the backend's irq_base, and our PIC setup */
+
+struct kvm_drv {
+	struct hvabs_vcpu *cpus[MAX_CPUS]; /* as seen by program(), for observe_irq */
+	unsigned nreads[MAX_CPUS];
+};
+
+static int kvm_setup(struct ct_env *env)
+{
+	struct kvm_drv *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	env->drv_priv = d;
+	/* The empty IDT of CT_TRIPLE_FAULT: limit 0, base 0. */
+	return hvabs_mem_fill(hvabs_vm_mem(env->vm), ZERO_IDT_GPA, 0, 8);
+}
+
+static void kvm_teardown(struct ct_env *env)
+{
+	free(env->drv_priv);
+	env->drv_priv = NULL;
+}
+
+/* Real mode reaches the first MiB: ES = the 64 KiB segment, the rest an offset. */
+static int mmio_target(const struct ct_action *a, uint16_t *seg, uint16_t *off)
+{
+	if (a->addr + a->size > 0x100000)
+		return -ENOTSUP;
+	*seg = (uint16_t)((a->addr >> 4) & 0xf000);
+	*off = (uint16_t)(a->addr & 0xffff);
+	return 0;
+}
+
+struct emit_ctx {
+	struct rm_code *c;
+	struct hvabs_mem *mem;
+	uint32_t idx;
+	unsigned nreads;
+	unsigned nlits;
+};
+
+static uint16_t result_slot(struct emit_ctx *x)
+{
+	return (uint16_t)(RES_GPA + x->idx * RES_PER_CPU + 8 * x->nreads++);
+}
+
+static int emit_mmio(struct emit_ctx *x, const struct ct_action *a)
+{
+	uint16_t seg, off;
+	int rc = mmio_target(a, &seg, &off);
+
+	if (rc)
+		return rc;
+	rm_set_es(x->c, seg);
+	if (a->size == 8) {
+		/* Eight bytes at once only through MMX: movq via a literal in RAM. */
+		uint16_t lit = (uint16_t)(LIT_GPA + x->idx * LIT_PER_CPU + 8 * x->nlits);
+		if (a->kind == CT_MMIO_WRITE) {
+			if (++x->nlits > LIT_PER_CPU / 8)
+				return -E2BIG;
+			rc = hvabs_mem_write_u64(x->mem, lit, a->value);
+			if (rc)
+				return rc;
+			rm_movq(x->c, 0, 0, lit);
+			rm_movq(x->c, 1, 1, off);
+		} else {
+			rm_movq(x->c, 1, 0, off);
+			rm_movq(x->c, 0, 1, result_slot(x));
+		}
+		rm_emms(x->c);
+		return 0;
+	}
+	if (a->kind == CT_MMIO_WRITE) {
+		rm_es_store_imm(x->c, a->size, off, (uint32_t)a->value);
+	} else {
+		rm_es_load_acc(x->c, a->size, off);
+		rm_store_acc(x->c, a->size, result_slot(x));
+	}
+	return 0;
+}
+
+static int emit_action(struct emit_ctx *x, const struct ct_action *a)
+{
+	struct rm_code *c = x->c;
+
+	switch (a->kind) {
+	case CT_OUT:
+	case CT_IN:
+		if (a->addr > 0xffff || !(a->size == 1 || a->size == 2 || a->size == 4))
+			return -EINVAL;
+		rm_mov_dx(c, (uint16_t)a->addr);
+		if (a->kind == CT_OUT) {
+			rm_mov_acc(c, a->size, (uint32_t)a->value);
+			rm_out_dx(c, a->size);
+		} else {
+			rm_in_dx(c, a->size);
+			rm_store_acc(c, a->size, result_slot(x));
+		}
+		return 0;
+	case CT_OUTS:
+		if (a->addr > 0xffff || a->count == 0 || a->count > 0xffff ||
+		    CT_DATA_GPA + (uint64_t)a->size * a->count > CT_RAM_SIZE)
+			return -EINVAL;
+		rm_rep_outs(c, a->size, (uint16_t)CT_DATA_GPA, (uint16_t)a->count,
+			    (uint16_t)a->addr);
+		return 0;
+	case CT_MMIO_WRITE:
+	case CT_MMIO_READ:
+		if (!(a->size == 1 || a->size == 2 || a->size == 4 || a->size == 8))
+			return -EINVAL;
+		return emit_mmio(x, a);
+	case CT_HLT:
+		rm_cli(c);
+		rm_hlt(c);
+		return 0;
+	case CT_TRIPLE_FAULT:
+		rm_triple_fault(c, ZERO_IDT_GPA);
+		return 0;
+	case CT_SPIN:
+		rm_spin(c);
+		return 0;
+	case CT_INTERNAL_ERROR:
+		/* Fetching code where there is neither RAM nor a device: KVM's
+		 * emulator cannot, and exits with KVM_INTERNAL_ERROR_EMULATION. */
+		rm_jmp_far(c, (uint16_t)(NOWHERE_GPA >> 4), 0);
+		return 0;
+	default:
+		/* RESET, SYSTEM_EVENT, HYPERCALL, EOI, UNKNOWN: nothing an x86 guest
+		 * does makes KVM report them (no PSCI, no split irqchip here). */
+		return -ENOTSUP;
+	}
+}
+
+static int kvm_program(struct ct_env *env, struct hvabs_vcpu *cpu, const struct ct_action *acts,
+		       size_t n)
+{
+	struct kvm_drv *d = env->drv_priv;
+	uint32_t idx = hvabs_vcpu_index(cpu);
+	uint8_t code[CODE_PER_CPU];
+	struct rm_code c;
+	struct emit_ctx x = {.c = &c, .mem = hvabs_vm_mem(env->vm), .idx = idx};
+	int rc = 0;
+
+	if (idx >= MAX_CPUS)
+		return -ENOTSUP;
+	rm_init(&c, code, sizeof(code));
+	for (size_t i = 0; i < n && !rc && !c.err; i++)
+		rc = emit_action(&x, &acts[i]);
+	if (rc)
+		return rc;
+	if (x.nreads > RES_PER_CPU / 8)
+		return -E2BIG;
+	/* Whatever follows the last action halts for good. */
+	size_t end = c.len;
+	rm_cli(&c);
+	rm_hlt(&c);
+	rm_jmp_back(&c, end + 1);
+	if (c.err)
+		return c.err;
+	uint16_t ip = (uint16_t)(CT_CODE_GPA + idx * CODE_PER_CPU);
+	rc = hvabs_mem_write(x.mem, ip, code, c.len);
+	if (!rc)
+		rc = hvabs_mem_fill(x.mem, RES_GPA + idx * RES_PER_CPU, 0, RES_PER_CPU);
+	if (!rc)
+		rc = rm_cpu_setup(cpu, ip, (uint16_t)(STACK_TOP - idx * STACK_PER_CPU));
+	if (rc)
+		return rc;
+	d->cpus[idx] = cpu;
+	d->nreads[idx] = x.nreads;
+	return 0;
+}
+
+static int kvm_read_result(struct ct_env *env, struct hvabs_vcpu *cpu, unsigned nth,
+			   uint64_t *value)
+{
+	struct kvm_drv *d = env->drv_priv;
+	uint32_t idx = hvabs_vcpu_index(cpu);
+
+	if (idx >= MAX_CPUS || nth >= d->nreads[idx])
+		return -ERANGE;
+	return hvabs_mem_read_u64(hvabs_vm_mem(env->vm), RES_GPA + idx * RES_PER_CPU + 8 * nth,
+				  value);
+}
+
+/*
+ * The observation program: every vector from IRQ_BASE up has a stub that
+ * loads its number into AL and jumps to a common handler, which writes AL to
+ * OBS_PORT, acknowledges the PIC and returns. The main loop (with the
+ * in-kernel irqchip: after programming both PICs to vectors IRQ_BASE.. and
+ * unmasking every line) is `sti; hlt` forever.
+ */
+static int write_observer(struct hvabs_mem *mem, int irqchip, uint16_t *entry)
+{
+	uint8_t buf[0x100];
+	struct rm_code c;
+	int rc = 0;
+
+	for (uint32_t v = IRQ_BASE; v < 0x100 && !rc; v++) {
+		uint16_t at = (uint16_t)(STUB_GPA + (v - IRQ_BASE) * STUB_LEN);
+		rm_init(&c, buf, sizeof(buf));
+		rm_b(&c, 0xb0); /* mov al, v */
+		rm_b(&c, (uint8_t)v);
+		rm_jmp_near(&c, at, COMMON_GPA);
+		rc = hvabs_mem_write(mem, at, buf, c.len);
+		if (!rc) /* IVT entry: offset, then segment 0 */
+			rc = hvabs_mem_write_u32(mem, v * 4, at);
+	}
+	rm_init(&c, buf, sizeof(buf));
+	rm_mov_dx(&c, OBS_PORT);
+	rm_out_dx(&c, 1);
+	rm_out_imm_al(&c, 0xa0, 0x20); /* non-specific EOI, slave then master */
+	rm_out_imm_al(&c, 0x20, 0x20);
+	rm_iret(&c);
+	if (!rc)
+		rc = hvabs_mem_write(mem, COMMON_GPA, buf, c.len);
+	rm_init(&c, buf, sizeof(buf));
+	if (irqchip) {
+		/* 8259A ICW1-4 and OCW1 for master (0x20) and slave (0xa0). */
+		static const uint8_t init[][2] = {
+		    {0x20, 0x11}, {0x21, IRQ_BASE},	{0x21, 0x04}, {0x21, 0x01}, {0x21, 0x00},
+		    {0xa0, 0x11}, {0xa1, IRQ_BASE + 8}, {0xa1, 0x02}, {0xa1, 0x01}, {0xa1, 0x00},
+		};
+		for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+			rm_out_imm_al(&c, init[i][0], init[i][1]);
+	}
+	size_t loop = c.len;
+	rm_sti(&c);
+	rm_hlt(&c);
+	rm_jmp_back(&c, loop);
+	if (c.err)
+		return c.err;
+	if (!rc)
+		rc = hvabs_mem_write(mem, OBS_MAIN_GPA, buf, c.len);
+	*entry = OBS_MAIN_GPA;
+	return rc;
+}
+
+/* Enables vCPU 0's local APIC in software (SVR bit 8) so it accepts MSIs. */
+static int enable_lapic(struct hvabs_vcpu *cpu)
+{
+	struct hvabs_lapic *l = calloc(1, sizeof(*l));
+	int rc = l ? hvabs_vcpu_get_lapic(cpu, l) : -ENOMEM;
+
+	if (!rc) {
+		l->regs[0xf0] = 0xff; /* spurious vector */
+		l->regs[0xf1] |= 0x01;
+		rc = hvabs_vcpu_set_lapic(cpu, l);
+	}
+	free(l);
+	return rc;
+}
+
+struct deadline_kicker {
+	struct hvabs_vcpu *cpu;
+	int timeout_ms;
+	int done;
+	int kicked;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t t;
+};
+
+/* With the in-kernel irqchip HLT never exits: a timer thread kicks at the deadline. */
+static void *kicker_main(void *arg)
+{
+	struct deadline_kicker *k = arg;
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += k->timeout_ms / 1000;
+	dl.tv_nsec += (long)(k->timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&k->lock);
+	int rc = 0;
+	while (!k->done && rc == 0)
+		rc = pthread_cond_timedwait(&k->cond, &k->lock, &dl);
+	k->kicked = !k->done;
+	pthread_mutex_unlock(&k->lock);
+	if (k->kicked)
+		(void)hvabs_vcpu_kick(k->cpu);
+	return NULL;
+}
+
+/* Runs the observer until the guest reports @p vector or the kicker fires. */
+static int observe_loop(struct hvabs_vcpu *cpu, uint32_t vector)
+{
+	struct hvabs_exit e;
+
+	for (;;) {
+		int rc = hvabs_vcpu_run(cpu, &e);
+		if (rc)
+			return rc;
+		switch (e.kind) {
+		case HVABS_EXIT_IO:
+			if (e.u.io.is_write && e.u.io.addr == OBS_PORT && e.u.io.data[0] == vector)
+				return 0;
+			if (!e.u.io.is_write)
+				memset(e.u.io.data, 0xff, (size_t)e.u.io.size * e.u.io.count);
+			break;
+		case HVABS_EXIT_HLT:
+			usleep(1000); /* without the irqchip: wait for the line to be injected */
+			break;
+		case HVABS_EXIT_CANCELED:
+			return -ETIMEDOUT;
+		default:
+			return -EIO;
+		}
+	}
+}
+
+/*
+ * The deadline kick raced with success: let it cancel one run of `cli; hlt`
+ * now rather than the next program's first run.
+ */
+static int drain_kick(struct ct_env *env, struct hvabs_vcpu *cpu)
+{
+	static const uint8_t halt[] = {0xfa, 0xf4};
+	struct hvabs_exit e;
+	int rc = hvabs_mem_write(hvabs_vm_mem(env->vm), OBS_MAIN_GPA, halt, sizeof(halt));
+
+	if (!rc)
+		rc = rm_cpu_setup(cpu, OBS_MAIN_GPA, STACK_TOP);
+	if (!rc)
+		rc = hvabs_vcpu_run(cpu, &e);
+	return rc;
+}
+
+static int kvm_observe_irq(struct ct_env *env, int kind, uint32_t v, int timeout_ms)
+{
+	struct kvm_drv *d = env->drv_priv;
+	struct hvabs_vcpu *cpu = d->cpus[0];
+	struct hvabs_caps caps;
+	uint16_t entry;
+	int rc;
+
+	/* Only a guest can observe an interrupt, and this needs vCPU 0's handle. */
+	if (!cpu || hvabs_vm_get_caps(env->vm, &caps))
+		return -ENOTSUP;
+	int irqchip = (caps.irqchip & HVABS_IRQCHIP_PIC) != 0;
+	uint32_t vector = kind ? (v & 0xff) : IRQ_BASE + v;
+	if ((kind && !irqchip) || (!kind && v >= (irqchip ? 16u : caps.nr_irqs)) ||
+	    vector < IRQ_BASE)
+		return -ENOTSUP;
+	rc = write_observer(hvabs_vm_mem(env->vm), irqchip, &entry);
+	if (!rc && kind)
+		rc = enable_lapic(cpu);
+	if (!rc)
+		rc = rm_cpu_setup(cpu, entry, STACK_TOP);
+	if (rc)
+		return rc;
+	struct deadline_kicker k = {.cpu = cpu, .timeout_ms = timeout_ms};
+	pthread_mutex_init(&k.lock, NULL);
+	pthread_cond_init(&k.cond, NULL);
+	if (pthread_create(&k.t, NULL, kicker_main, &k))
+		return -EAGAIN;
+	rc = observe_loop(cpu, vector);
+	pthread_mutex_lock(&k.lock);
+	k.done = 1;
+	pthread_cond_signal(&k.cond);
+	pthread_mutex_unlock(&k.lock);
+	pthread_join(k.t, NULL);
+	pthread_cond_destroy(&k.cond);
+	pthread_mutex_destroy(&k.lock);
+	if (!rc && k.kicked)
+		rc = drain_kick(env, cpu);
+	return rc;
+}
+
+const struct ct_driver ct_driver_kvm = {
+    .backend = "kvm",
+    .vm_options = "irq_base=0x20",
+    .vm_flags = 0,
+    .setup = kvm_setup,
+    .teardown = kvm_teardown,
+    .program = kvm_program,
+    .observe_irq = kvm_observe_irq,
+    .read_result = kvm_read_result,
+};
