@@ -164,7 +164,7 @@ static int check_segments(struct ldr_ctx *c, struct elf *e)
 		if (!rc && type == PT_NOTE)
 			rc = scan_notes(c, e, i, s.off, s.off + s.filesz,
 					get64(phdr(e, i) + 48) == 8 ? 8 : 4);
-		if (rc || type != PT_LOAD || s.memsz == 0)
+		if (rc || type != PT_LOAD || (s.memsz == 0 && s.filesz == 0))
 			continue;
 		rc = check_load_seg(c, i, s);
 		for (unsigned j = 0; j < i && !rc; j++) {

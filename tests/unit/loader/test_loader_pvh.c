@@ -305,6 +305,10 @@ static void segment_outside_file(void **state)
 	f->cfg.kernel_size = f->len;
 	build(f);
 	EXPECT_FAIL(f, -ENOEXEC, "in memory");
+	f->seg[1].filesz = 0x100; /* file bytes but no memory at all */
+	f->seg[1].memsz = 0;
+	build(f);
+	EXPECT_FAIL(f, -ENOEXEC, "in memory");
 }
 
 static void corrupt_notes(void **state)
