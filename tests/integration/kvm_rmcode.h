@@ -200,6 +200,23 @@ static inline void rm_rep_outs(struct rm_code *c, uint32_t size, uint16_t src, u
 	rm_b(c, size == 1 ? 0x6e : 0x6f);
 }
 
+/* mov di, dst; mov cx, count; mov dx, port; cld; rep insb/insw/insd (ES = 0) */
+static inline void rm_rep_ins(struct rm_code *c, uint32_t size, uint16_t dst, uint16_t count,
+			      uint16_t port)
+{
+	if (!rm_size_ok(c, size))
+		return;
+	rm_b(c, 0xbf);
+	rm_w(c, dst);
+	rm_b(c, 0xb9);
+	rm_w(c, count);
+	rm_mov_dx(c, port);
+	rm_b(c, 0xfc);
+	rm_b(c, 0xf3);
+	rm_opsize(c, size);
+	rm_b(c, size == 1 ? 0x6c : 0x6d);
+}
+
 static inline void rm_cli(struct rm_code *c)
 {
 	rm_b(c, 0xfa);
