@@ -152,7 +152,7 @@ static void build_fadt(uint8_t *t, const struct hvabs_platform *p, uint64_t facs
 	gas_io(t + 116, 8, 1, 0x64); /* RESET_REG: byte access to the i8042 command port */
 	t[128] = 0xfe;		     /* RESET_VALUE: pulse the reset line */
 	t[131] = 0;		     /* FADT minor version: ACPI 6.0 layout */
-	put64(t + 132, facs);
+	/* X_FIRMWARE_CTRL stays 0: ACPI 6.4 table 5.9 wants it zero when FIRMWARE_CTRL is set. */
 	put64(t + 140, dsdt);
 	gas_io(t + 148, 32, 0, HVABS_ACPI_PM1A_EVT_PORT);
 	gas_io(t + 172, 16, 0, HVABS_ACPI_PM1A_CNT_PORT);
