@@ -13,7 +13,7 @@
  *   0x0000 IVT              0x0800 read results, 0x200 per vCPU
  *   0x0c00 empty IDT desc   0x0d00 literals for 8-byte stores, 0x80 per vCPU
  *   0x1000 code, 0x800 per vCPU (CT_CODE_GPA)
- *   0x4000 interrupt stubs and the observation loop
+ *   0x4000 the interrupt observer (rm_observer_install)
  *   0x7000 stacks, growing down, 0x200 per vCPU
  *   0x8000 CT_DATA_GPA      0x90000 (no RAM, no device): target of CT_INTERNAL_ERROR
  */
@@ -34,10 +34,6 @@
 #define LIT_GPA	      0x0d00u
 #define LIT_PER_CPU   0x80u
 #define CODE_PER_CPU  0x800u
-#define STUB_GPA      0x4000u
-#define STUB_LEN      5u
-#define COMMON_GPA    0x4500u
-#define OBS_MAIN_GPA  0x4600u
 #define STACK_TOP     0x7000u
 #define STACK_PER_CPU 0x200u
 #define NOWHERE_GPA   0x90000u
@@ -176,6 +172,21 @@ static int emit_action(struct emit_ctx *x, const struct ct_action *a)
 	}
 }
 
+/* Enables vCPU 0's local APIC in software (SVR bit 8) so it accepts MSIs. */
+static int enable_lapic(struct hvabs_vcpu *cpu)
+{
+	struct hvabs_lapic *l = calloc(1, sizeof(*l));
+	int rc = l ? hvabs_vcpu_get_lapic(cpu, l) : -ENOMEM;
+
+	if (!rc) {
+		l->regs[0xf0] = 0xff; /* spurious vector */
+		l->regs[0xf1] |= 0x01;
+		rc = hvabs_vcpu_set_lapic(cpu, l);
+	}
+	free(l);
+	return rc;
+}
+
 static int kvm_program(struct ct_env *env, struct hvabs_vcpu *cpu, const struct ct_action *acts,
 		       size_t n)
 {
@@ -208,6 +219,9 @@ static int kvm_program(struct ct_env *env, struct hvabs_vcpu *cpu, const struct 
 		rc = hvabs_mem_fill(x.mem, RES_GPA + idx * RES_PER_CPU, 0, RES_PER_CPU);
 	if (!rc)
 		rc = rm_cpu_setup(cpu, ip, (uint16_t)(STACK_TOP - idx * STACK_PER_CPU));
+	/* An MSI sent before observe_irq must find vCPU 0's APIC accepting. */
+	if (!rc && idx == 0 && hvabs_vm_has_cap(env->vm, HVABS_CAP_LAPIC))
+		rc = enable_lapic(cpu);
 	if (rc)
 		return rc;
 	d->cpus[idx] = cpu;
@@ -225,74 +239,6 @@ static int kvm_read_result(struct ct_env *env, struct hvabs_vcpu *cpu, unsigned 
 		return -ERANGE;
 	return hvabs_mem_read_u64(hvabs_vm_mem(env->vm), RES_GPA + idx * RES_PER_CPU + 8 * nth,
 				  value);
-}
-
-/*
- * The observation program: every vector from IRQ_BASE up has a stub that
- * loads its number into AL and jumps to a common handler, which writes AL to
- * OBS_PORT, acknowledges the PIC and returns. The main loop (with the
- * in-kernel irqchip: after programming both PICs to vectors IRQ_BASE.. and
- * unmasking every line) is `sti; hlt` forever.
- */
-static int write_observer(struct hvabs_mem *mem, int irqchip, uint16_t *entry)
-{
-	uint8_t buf[0x100];
-	struct rm_code c;
-	int rc = 0;
-
-	for (uint32_t v = IRQ_BASE; v < 0x100 && !rc; v++) {
-		uint16_t at = (uint16_t)(STUB_GPA + (v - IRQ_BASE) * STUB_LEN);
-		rm_init(&c, buf, sizeof(buf));
-		rm_b(&c, 0xb0); /* mov al, v */
-		rm_b(&c, (uint8_t)v);
-		rm_jmp_near(&c, at, COMMON_GPA);
-		rc = hvabs_mem_write(mem, at, buf, c.len);
-		if (!rc) /* IVT entry: offset, then segment 0 */
-			rc = hvabs_mem_write_u32(mem, v * 4, at);
-	}
-	rm_init(&c, buf, sizeof(buf));
-	rm_mov_dx(&c, OBS_PORT);
-	rm_out_dx(&c, 1);
-	rm_out_imm_al(&c, 0xa0, 0x20); /* non-specific EOI, slave then master */
-	rm_out_imm_al(&c, 0x20, 0x20);
-	rm_iret(&c);
-	if (!rc)
-		rc = hvabs_mem_write(mem, COMMON_GPA, buf, c.len);
-	rm_init(&c, buf, sizeof(buf));
-	if (irqchip) {
-		/* 8259A ICW1-4 and OCW1 for master (0x20) and slave (0xa0). */
-		static const uint8_t init[][2] = {
-		    {0x20, 0x11}, {0x21, IRQ_BASE},	{0x21, 0x04}, {0x21, 0x01}, {0x21, 0x00},
-		    {0xa0, 0x11}, {0xa1, IRQ_BASE + 8}, {0xa1, 0x02}, {0xa1, 0x01}, {0xa1, 0x00},
-		};
-		for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++)
-			rm_out_imm_al(&c, init[i][0], init[i][1]);
-	}
-	size_t loop = c.len;
-	rm_sti(&c);
-	rm_hlt(&c);
-	rm_jmp_back(&c, loop);
-	if (c.err)
-		return c.err;
-	if (!rc)
-		rc = hvabs_mem_write(mem, OBS_MAIN_GPA, buf, c.len);
-	*entry = OBS_MAIN_GPA;
-	return rc;
-}
-
-/* Enables vCPU 0's local APIC in software (SVR bit 8) so it accepts MSIs. */
-static int enable_lapic(struct hvabs_vcpu *cpu)
-{
-	struct hvabs_lapic *l = calloc(1, sizeof(*l));
-	int rc = l ? hvabs_vcpu_get_lapic(cpu, l) : -ENOMEM;
-
-	if (!rc) {
-		l->regs[0xf0] = 0xff; /* spurious vector */
-		l->regs[0xf1] |= 0x01;
-		rc = hvabs_vcpu_set_lapic(cpu, l);
-	}
-	free(l);
-	return rc;
 }
 
 struct deadline_kicker {
@@ -364,10 +310,10 @@ static int drain_kick(struct ct_env *env, struct hvabs_vcpu *cpu)
 {
 	static const uint8_t halt[] = {0xfa, 0xf4};
 	struct hvabs_exit e;
-	int rc = hvabs_mem_write(hvabs_vm_mem(env->vm), OBS_MAIN_GPA, halt, sizeof(halt));
+	int rc = hvabs_mem_write(hvabs_vm_mem(env->vm), RM_OBS_MAIN, halt, sizeof(halt));
 
 	if (!rc)
-		rc = rm_cpu_setup(cpu, OBS_MAIN_GPA, STACK_TOP);
+		rc = rm_cpu_setup(cpu, RM_OBS_MAIN, STACK_TOP);
 	if (!rc)
 		rc = hvabs_vcpu_run(cpu, &e);
 	return rc;
@@ -378,22 +324,24 @@ static int kvm_observe_irq(struct ct_env *env, int kind, uint32_t v, int timeout
 	struct kvm_drv *d = env->drv_priv;
 	struct hvabs_vcpu *cpu = d->cpus[0];
 	struct hvabs_caps caps;
-	uint16_t entry;
 	int rc;
 
 	/* Only a guest can observe an interrupt, and this needs vCPU 0's handle. */
 	if (!cpu || hvabs_vm_get_caps(env->vm, &caps))
 		return -ENOTSUP;
-	int irqchip = (caps.irqchip & HVABS_IRQCHIP_PIC) != 0;
+	/*
+	 * Lines: only without the irqchip, where line n is vector IRQ_BASE + n
+	 * (with it, the observer would have to program the PICs after the edge
+	 * it is asked about, which resets them and loses it). MSIs: only with
+	 * the irqchip, whose LAPIC program() enabled.
+	 */
+	int irqchip = (caps.irqchip & HVABS_IRQCHIP_LAPIC) != 0;
 	uint32_t vector = kind ? (v & 0xff) : IRQ_BASE + v;
-	if ((kind && !irqchip) || (!kind && v >= (irqchip ? 16u : caps.nr_irqs)) ||
-	    vector < IRQ_BASE)
+	if (kind != irqchip || (!kind && v >= caps.nr_irqs) || vector < IRQ_BASE)
 		return -ENOTSUP;
-	rc = write_observer(hvabs_vm_mem(env->vm), irqchip, &entry);
-	if (!rc && kind)
-		rc = enable_lapic(cpu);
+	rc = rm_observer_install(hvabs_vm_mem(env->vm), IRQ_BASE, 0, 0, OBS_PORT);
 	if (!rc)
-		rc = rm_cpu_setup(cpu, entry, STACK_TOP);
+		rc = rm_cpu_setup(cpu, RM_OBS_MAIN, STACK_TOP);
 	if (rc)
 		return rc;
 	struct deadline_kicker k = {.cpu = cpu, .timeout_ms = timeout_ms};

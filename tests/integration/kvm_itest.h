@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hvabs/hvabs.h>
 
@@ -129,6 +130,87 @@ static inline int kt_port_register(struct kt_vm *k, struct kt_port *p, uint16_t 
 	pthread_mutex_init(&p->lock, NULL);
 	return hvabs_bus_register(k->vm, HVABS_SPACE_PIO, base, 16, &kt_port_ops, p,
 				  HVABS_BUS_F_NOLOCK, NULL);
+}
+
+/*
+ * A hang guard for tests whose vCPU may block in the kernel (HLT with the
+ * in-kernel irqchip): kicks the vCPU if the test is not done after
+ * @p seconds, so a broken test fails with CANCELED instead of hanging.
+ */
+struct kt_watchdog {
+	struct hvabs_vcpu *cpu;
+	int seconds;
+	int stop;
+	int fired;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t t;
+};
+
+static inline void *kt_watchdog_main(void *arg)
+{
+	struct kt_watchdog *w = arg;
+	struct timespec dl;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += w->seconds;
+	pthread_mutex_lock(&w->lock);
+	while (!w->stop && rc == 0)
+		rc = pthread_cond_timedwait(&w->cond, &w->lock, &dl);
+	w->fired = !w->stop;
+	pthread_mutex_unlock(&w->lock);
+	if (w->fired)
+		(void)hvabs_vcpu_kick(w->cpu);
+	return NULL;
+}
+
+static inline int kt_watchdog_start(struct kt_watchdog *w, struct hvabs_vcpu *cpu, int seconds)
+{
+	memset(w, 0, sizeof(*w));
+	w->cpu = cpu;
+	w->seconds = seconds;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	return pthread_create(&w->t, NULL, kt_watchdog_main, w) ? -EAGAIN : 0;
+}
+
+/* Stops the guard; returns 1 if it had fired. */
+static inline int kt_watchdog_stop(struct kt_watchdog *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->t, NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	return w->fired;
+}
+
+/*
+ * Runs @p cpu with hvabs_vcpu_run() until the guest writes to port @p port.
+ * Returns the byte written (0-255), or -(HVABS_EXIT_*) for the first exit
+ * that is neither a port access nor (with @p skip_hlt) a HLT. Reads of other
+ * ports answer all ones; writes to them are ignored.
+ */
+static inline int kt_run_until_port(struct hvabs_vcpu *cpu, uint16_t port, int skip_hlt)
+{
+	struct hvabs_exit e;
+
+	for (;;) {
+		int rc = hvabs_vcpu_run(cpu, &e);
+		if (rc)
+			return rc < 0 ? rc : -1;
+		if (e.kind == HVABS_EXIT_HLT && skip_hlt)
+			continue;
+		if (e.kind != HVABS_EXIT_IO)
+			return -(int)e.kind;
+		if (e.u.io.is_write && e.u.io.addr == port)
+			return e.u.io.data[0];
+		if (!e.u.io.is_write)
+			memset(e.u.io.data, 0xff, (size_t)e.u.io.size * e.u.io.count);
+	}
 }
 
 #endif

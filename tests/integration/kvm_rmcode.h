@@ -297,6 +297,77 @@ static inline void rm_triple_fault(struct rm_code *c, uint16_t zero_desc)
 	rm_b(c, 0x0b);
 }
 
+/*
+ * An interrupt observer in guest RAM. Every vector from @p vec_base up has a
+ * stub at RM_OBS_STUBS that loads its number into AL and jumps to a common
+ * handler, which writes AL to @p port, sends the PICs a non-specific EOI and
+ * returns. The main loop at RM_OBS_MAIN optionally programs both 8259As
+ * (ICW1-4, vectors vec_base and vec_base + 8, every line unmasked), then
+ * optionally writes 1 to @p port + 1 to say it is ready, then runs
+ * `sti; hlt` forever. Uses 0x4000-0x46ff and the IVT.
+ */
+#define RM_OBS_STUBS  0x4000u
+#define RM_OBS_COMMON 0x4500u
+#define RM_OBS_MAIN   0x4600u
+
+static inline int rm_observer_install(struct hvabs_mem *mem, uint8_t vec_base, int init_pic,
+				      int ready, uint16_t port)
+{
+	uint8_t buf[0x100];
+	struct rm_code c;
+	int rc = 0;
+
+	for (uint32_t v = vec_base; v < 0x100 && !rc; v++) {
+		uint16_t at = (uint16_t)(RM_OBS_STUBS + (v - vec_base) * 5);
+		rm_init(&c, buf, sizeof(buf));
+		rm_b(&c, 0xb0); /* mov al, v */
+		rm_b(&c, (uint8_t)v);
+		rm_jmp_near(&c, at, RM_OBS_COMMON);
+		rc = hvabs_mem_write(mem, at, buf, c.len);
+		if (!rc) /* IVT entry: offset, then segment 0 */
+			rc = hvabs_mem_write_u32(mem, v * 4, at);
+	}
+	rm_init(&c, buf, sizeof(buf));
+	rm_mov_dx(&c, port);
+	rm_out_dx(&c, 1);
+	rm_out_imm_al(&c, 0xa0, 0x20);
+	rm_out_imm_al(&c, 0x20, 0x20);
+	rm_iret(&c);
+	if (!rc)
+		rc = hvabs_mem_write(mem, RM_OBS_COMMON, buf, c.len);
+	rm_init(&c, buf, sizeof(buf));
+	if (init_pic) {
+		const uint8_t init[][2] = {
+		    {0x20, 0x11},
+		    {0x21, vec_base},
+		    {0x21, 0x04},
+		    {0x21, 0x01},
+		    {0x21, 0x00},
+		    {0xa0, 0x11},
+		    {0xa1, (uint8_t)(vec_base + 8)},
+		    {0xa1, 0x02},
+		    {0xa1, 0x01},
+		    {0xa1, 0x00},
+		};
+		for (size_t i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+			rm_out_imm_al(&c, init[i][0], init[i][1]);
+	}
+	if (ready) {
+		rm_mov_dx(&c, (uint16_t)(port + 1));
+		rm_mov_acc(&c, 1, 1);
+		rm_out_dx(&c, 1);
+	}
+	size_t loop = c.len;
+	rm_sti(&c);
+	rm_hlt(&c);
+	rm_jmp_back(&c, loop);
+	if (!rc)
+		rc = c.err;
+	if (!rc)
+		rc = hvabs_mem_write(mem, RM_OBS_MAIN, buf, c.len);
+	return rc;
+}
+
 /* One real-mode segment register as the processor holds it after reset. */
 static inline struct hvabs_segment rm_segment(uint16_t sel, uint8_t type)
 {
