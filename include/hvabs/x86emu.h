@@ -326,7 +326,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_x86emu_mode_get(const struct hvabs_sregs *s
  * @retval -EINVAL an invalid encoding (one the processor would refuse with
  *         \#UD or \#GP: LOCK where it is not allowed, more than 15 bytes,
  *         opcode 82 in 64-bit mode, a reserved ModRM.reg), or a bad argument.
- * @retval -ENOTSUP a valid instruction the emulator does not support.
+ * @retval -ENOTSUP an instruction outside the supported set (opcodes the
+ *         emulator does not decode are reported so, valid or not).
  * @retval HVABS_X86EMU_ETRUNCATED the bytes end before the instruction does.
  */
 HVABS_API HVABS_MUST_CHECK int hvabs_x86emu_decode(enum hvabs_x86emu_mode mode, const void *bytes,
