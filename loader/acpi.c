@@ -71,7 +71,10 @@ static void gas_io(uint8_t *g, uint8_t bits, uint8_t access, uint64_t port)
 
 static size_t madt_len(const struct hvabs_platform *p)
 {
-	size_t n = 44 + 8 * (size_t)p->nr_cpus + 12 + 2 * 10 + 6;
+	size_t n = 44 + 8 * (size_t)p->nr_cpus + 12 + 10 + 6;
+
+	if (!(p->flags & HVABS_PLATFORM_IRQ0_PIN0))
+		n += 10;
 
 	for (size_t i = 0; i < p->nr_devices; i++)
 		if (p->devices[i].irq < 16 && (p->devices[i].flags & HVABS_ACPI_DEV_LEVEL))
@@ -112,7 +115,8 @@ static void build_madt(uint8_t *t, const struct hvabs_platform *p)
 	put32(e + 8, 0); /* GSI base */
 	e += 12;
 	/* The PC wiring: the PIT's IRQ0 reaches I/O APIC pin 2; flags 0 = ISA defaults. */
-	e = madt_iso(e, 0, 2, 0);
+	if (!(p->flags & HVABS_PLATFORM_IRQ0_PIN0))
+		e = madt_iso(e, 0, 2, 0);
 	e = madt_iso(e, HVABS_ACPI_SCI_IRQ, HVABS_ACPI_SCI_IRQ, INTI_LEVEL_HIGH);
 	for (size_t i = 0; i < p->nr_devices; i++) {
 		const struct hvabs_acpi_device *d = &p->devices[i];

@@ -111,13 +111,15 @@ static void build(uint8_t *buf, size_t len, const struct hvabs_platform *p, uint
 	uint8_t ioapic = (uint8_t)p->nr_cpus;
 
 	e = cpus_bus_ioapic(e, p);
-	/* ISA IRQ n at pin n, but the PIT (IRQ0) at pin 2 as on a PC; IRQ2 is the cascade. */
+	/* ISA IRQ n at pin n, but the PIT (IRQ0) at pin 2 as on a PC unless told otherwise; IRQ2
+	 * is the cascade. */
 	for (uint8_t irq = 0; irq < 16; irq++) {
 		const struct hvabs_acpi_device *d = device_on(p, irq);
 
 		if (irq == 2)
 			continue;
-		e = intsrc(e, MP_INT, d ? device_flags(d) : 0, irq, ioapic, irq == 0 ? 2 : irq);
+		e = intsrc(e, MP_INT, d ? device_flags(d) : 0, irq, ioapic,
+			   irq == 0 && !(p->flags & HVABS_PLATFORM_IRQ0_PIN0) ? 2 : irq);
 	}
 	/* Pins above the ISA range are "not connected" to Linux unless listed. */
 	for (size_t i = 0; i < p->nr_devices; i++) {

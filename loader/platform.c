@@ -108,7 +108,7 @@ int hvabs_platform_check(const struct hvabs_mem *mem, const struct hvabs_platfor
 	if (p->nr_cpus == 0 || p->nr_cpus > HVABS_PLATFORM_MAX_CPUS)
 		return ldr_err(err, errlen, -EINVAL, "nr_cpus %u: must be 1..%u", p->nr_cpus,
 			       HVABS_PLATFORM_MAX_CPUS);
-	if (p->flags & ~(HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042))
+	if (p->flags & ~(HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042 | HVABS_PLATFORM_IRQ0_PIN0))
 		return ldr_err(err, errlen, -EINVAL, "unknown platform flags 0x%x", p->flags);
 	if (p->nr_devices > HVABS_PLATFORM_MAX_DEVICES)
 		return ldr_err(err, errlen, -EINVAL, "%zu devices: at most %u", p->nr_devices,

@@ -12,9 +12,11 @@
  * The platform they describe:
  * - Local APICs at #HVABS_LAPIC_ADDR; one I/O APIC at #HVABS_IOAPIC_ADDR with
  *   #HVABS_IOAPIC_PINS pins and GSI base 0. Its APIC ID is the number of vCPUs.
- * - ISA IRQ 0 (the PIT) arrives at I/O APIC pin 2 (GSI 2), as on a PC; every
- *   other ISA IRQ at the pin of its number. The backend's interrupt routing
- *   must match: the PIT raises GSI 2.
+ * - ISA IRQ 0 (the PIT) arrives at I/O APIC pin 2 (GSI 2), as on a PC and on
+ *   Xen; every other ISA IRQ at the pin of its number. The backend's
+ *   interrupt routing must match: the PIT raises GSI 2. KVM's default
+ *   in-kernel routing sends the PIT to pin 0 instead: either route GSI 0 to
+ *   pin 2 (as QEMU does) or set #HVABS_PLATFORM_IRQ0_PIN0.
  * - The ACPI SCI is IRQ 9, level triggered, active high.
  * - ACPI fixed hardware (not hardware-reduced): PM1a event block at port
  *   #HVABS_ACPI_PM1A_EVT_PORT (4 bytes: status, enable), PM1a control block at
@@ -99,6 +101,8 @@ struct hvabs_acpi_device {
 #define HVABS_PLATFORM_COM1 (1u << 0)
 /** An i8042 keyboard controller at ports 0x60/0x64, IRQ 1 (ACPI "PNP0303"). */
 #define HVABS_PLATFORM_I8042 (1u << 1)
+/** ISA IRQ 0 is wired to I/O APIC pin 0 (KVM's default routing): no IRQ0->GSI2 override. */
+#define HVABS_PLATFORM_IRQ0_PIN0 (1u << 2)
 /** @} */
 
 /** What the platform tables describe. */
@@ -130,7 +134,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_platform_check(const struct hvabs_mem *mem,
  * Writes the ACPI tables for @p p into guest RAM at @p gpa: RSDP (revision 2,
  * at @p gpa itself, which must be 16-byte aligned), FACS, XSDT, FADT
  * (revision 6, not hardware-reduced), MADT (a local APIC per vCPU, the I/O
- * APIC, overrides IRQ0->GSI2 and IRQ9 level/high, LINT1 as NMI) and a DSDT
+ * APIC, overrides IRQ0->GSI2 (unless #HVABS_PLATFORM_IRQ0_PIN0) and IRQ9
+ * level/high, LINT1 as NMI) and a DSDT
  * with the virtio-mmio devices, COM1 and the i8042 as device objects, and
  * `_S5`. All checksums are set. The guest finds the RSDP by scanning
  * 0xe0000-0xfffff when @p gpa lies there, or from the address passed in
@@ -157,7 +162,8 @@ HVABS_API HVABS_MUST_CHECK int hvabs_acpi_build(struct hvabs_mem *mem,
  * Writes an Intel MultiProcessor Specification 1.4 table for @p p at @p gpa:
  * the floating pointer structure (16-byte aligned, at @p gpa) and the
  * configuration table after it, with a processor entry per vCPU, an ISA bus,
- * the I/O APIC, I/O interrupt entries for the ISA IRQs 0-15 (IRQ0 at pin 2;
+ * the I/O APIC, I/O interrupt entries for the ISA IRQs 0-15 (IRQ0 at pin 2, or
+ * pin 0 with #HVABS_PLATFORM_IRQ0_PIN0;
  * IRQ2, the cascade, has none) and for device IRQs above 15, and local
  * interrupt entries (LINT0 ExtINT, LINT1 NMI). The guest finds it by
  * scanning 0xf0000-0xfffff or the last KiB below 640 KiB, so @p gpa should

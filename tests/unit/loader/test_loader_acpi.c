@@ -215,6 +215,26 @@ static void madt(void **state)
 	assert_int_equal(nmis, 1);
 }
 
+/* With IRQ0 wired to pin 0 (KVM's default routing) there is no IRQ0 override. */
+static void madt_irq0_pin0(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *t, *e;
+	unsigned isos = 0;
+
+	f->p.flags |= HVABS_PLATFORM_IRQ0_PIN0;
+	assert_int_equal(build(f), 0);
+	t = table(f, "APIC");
+	for (e = t + 44; e < t + rd32(t + 4); e += e[1]) {
+		if (e[0] != 2)
+			continue;
+		assert_int_not_equal(e[3], 0);
+		isos++;
+	}
+	assert_ptr_equal(e, t + rd32(t + 4));
+	assert_int_equal(isos, 2); /* SCI and the level device */
+}
+
 static const uint8_t *dsdt_of(struct fx *f)
 {
 	return at(f, rd32(table(f, "FACP") + 40));
@@ -411,9 +431,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(rsdp_and_xsdt), T(fadt_and_facs),	      T(fadt_without_i8042),	T(madt),
-	    T(dsdt_devices),  T(dsdt_without_legacy), T(many_cpus_and_devices), T(bad_platforms),
-	    T(bad_areas),
+	    T(rsdp_and_xsdt),  T(fadt_and_facs), T(fadt_without_i8042),	 T(madt),
+	    T(madt_irq0_pin0), T(dsdt_devices),	 T(dsdt_without_legacy), T(many_cpus_and_devices),
+	    T(bad_platforms),  T(bad_areas),
 	};
 	return cmocka_run_group_tests_name("loader.acpi", tests, NULL, NULL);
 }

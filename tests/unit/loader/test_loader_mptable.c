@@ -166,6 +166,19 @@ static void interrupt_routing(void **state)
 	assert_int_equal(c.pin_of_irq[18], -1);
 }
 
+static void irq0_at_pin0(void **state)
+{
+	struct fx *f = *state;
+	struct counts c;
+
+	f->p.flags = HVABS_PLATFORM_IRQ0_PIN0;
+	assert_int_equal(build(f), 0);
+	walk(config(f), &c);
+	assert_int_equal(c.pin_of_irq[0], 0);
+	assert_int_equal(c.pin_of_irq[2], -1);
+	assert_int_equal(c.ints, 16);
+}
+
 static void ioapic_id_follows_cpus(void **state)
 {
 	struct fx *f = *state;
@@ -204,9 +217,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	    T(structure),
-	    T(interrupt_routing),
-	    T(ioapic_id_follows_cpus),
+	    T(structure), T(interrupt_routing), T(irq0_at_pin0), T(ioapic_id_follows_cpus),
 	    T(refusals),
 	};
 	return cmocka_run_group_tests_name("loader.mptable", tests, NULL, NULL);
