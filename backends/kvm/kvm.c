@@ -323,6 +323,7 @@ static void compute_features(struct hvabs_be_vm *vm)
 			f |= HVABS_CAP_MSI;
 	}
 	vm->features = f;
+	vm->has_xsave = kvm_check_cap(vm, KVM_CAP_XSAVE) > 0;
 }
 
 static void vm_destroy(struct hvabs_be_vm *vm)

@@ -90,7 +90,8 @@ struct hvabs_be_vm {
 	uint32_t max_vcpus;	/* this VM's limit, from the config */
 	uint32_t kvm_max_vcpus; /* KVM_CAP_MAX_VCPUS */
 	uint32_t max_vcpu_id;
-	int irqchip; /* in-kernel PIC+IOAPIC+LAPIC+PIT exist */
+	int irqchip;   /* in-kernel PIC+IOAPIC+LAPIC+PIT exist */
+	int has_xsave; /* KVM_CAP_XSAVE: FPU state goes through KVM_GET/SET_XSAVE */
 	uint64_t features;
 	int kick_sig;
 

@@ -169,7 +169,25 @@ int kvm_set_sregs(struct hvabs_be_vcpu *v, const struct hvabs_sregs *s)
 	return kvm_ioctl(v->fd, KVM_SET_SREGS, &k);
 }
 
-int kvm_get_fpu(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
+/*
+ * x87/SSE state. KVM_GET_FPU and KVM_SET_FPU leave MXCSR out (the kernel
+ * neither reports nor loads it), so with KVM_CAP_XSAVE the state goes through
+ * the legacy region of KVM_GET/SET_XSAVE instead, whose first 512 bytes are
+ * the FXSAVE image (SDM vol. 1 table 10-2); AVX and later state is kept.
+ */
+#define FX_FCW	       0
+#define FX_FSW	       2
+#define FX_FTW	       4
+#define FX_FOP	       6
+#define FX_FIP	       8
+#define FX_FDP	       16
+#define FX_MXCSR       24
+#define FX_ST	       32
+#define FX_XMM	       160
+#define XSTATE_BV      512
+#define XFEATURE_FPSSE 3ull /* x87 | SSE: the legacy region is live */
+
+static int fpu_get_legacy(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
 {
 	struct kvm_fpu k;
 	int rc = kvm_ioctl(v->fd, KVM_GET_FPU, &k);
@@ -190,7 +208,7 @@ int kvm_get_fpu(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
 	return 0;
 }
 
-int kvm_set_fpu(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
+static int fpu_set_legacy(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
 {
 	struct kvm_fpu k;
 
@@ -205,6 +223,62 @@ int kvm_set_fpu(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
 	memcpy(k.xmm, f->xmm, sizeof(k.xmm));
 	k.mxcsr = f->mxcsr;
 	return kvm_ioctl(v->fd, KVM_SET_FPU, &k);
+}
+
+int kvm_get_fpu(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
+{
+	if (!v->vm->has_xsave)
+		return fpu_get_legacy(v, f);
+	struct kvm_xsave *x = malloc(sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	int rc = kvm_ioctl(v->fd, KVM_GET_XSAVE, x);
+	if (!rc) {
+		const uint8_t *p = (const uint8_t *)x->region;
+		memcpy(&f->fcw, p + FX_FCW, 2);
+		memcpy(&f->fsw, p + FX_FSW, 2);
+		f->ftwx = p[FX_FTW];
+		f->pad1 = 0;
+		memcpy(&f->last_opcode, p + FX_FOP, 2);
+		memcpy(&f->last_ip, p + FX_FIP, 8);
+		memcpy(&f->last_dp, p + FX_FDP, 8);
+		memcpy(&f->mxcsr, p + FX_MXCSR, 4);
+		f->pad2 = 0;
+		memcpy(f->fpr, p + FX_ST, sizeof(f->fpr));
+		memcpy(f->xmm, p + FX_XMM, sizeof(f->xmm));
+	}
+	free(x);
+	return rc;
+}
+
+int kvm_set_fpu(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
+{
+	if (!v->vm->has_xsave)
+		return fpu_set_legacy(v, f);
+	struct kvm_xsave *x = malloc(sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	int rc = kvm_ioctl(v->fd, KVM_GET_XSAVE, x);
+	if (!rc) {
+		uint8_t *p = (uint8_t *)x->region;
+		uint64_t bv;
+		memcpy(p + FX_FCW, &f->fcw, 2);
+		memcpy(p + FX_FSW, &f->fsw, 2);
+		p[FX_FTW] = f->ftwx;
+		memcpy(p + FX_FOP, &f->last_opcode, 2);
+		memcpy(p + FX_FIP, &f->last_ip, 8);
+		memcpy(p + FX_FDP, &f->last_dp, 8);
+		memcpy(p + FX_MXCSR, &f->mxcsr, 4);
+		memcpy(p + FX_ST, f->fpr, sizeof(f->fpr));
+		memcpy(p + FX_XMM, f->xmm, sizeof(f->xmm));
+		/* A component whose XSTATE_BV bit is clear would be loaded in its init state. */
+		memcpy(&bv, p + XSTATE_BV, 8);
+		bv |= XFEATURE_FPSSE;
+		memcpy(p + XSTATE_BV, &bv, 8);
+		rc = kvm_ioctl(v->fd, KVM_SET_XSAVE, x);
+	}
+	free(x);
+	return rc;
 }
 
 static struct kvm_msrs *msrs_alloc(uint32_t n)

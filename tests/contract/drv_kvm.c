@@ -108,7 +108,6 @@ static int emit_mmio(struct emit_ctx *x, const struct ct_action *a)
 			rm_movq(x->c, 1, 0, off);
 			rm_movq(x->c, 0, 1, result_slot(x));
 		}
-		rm_emms(x->c);
 		return 0;
 	}
 	if (a->kind == CT_MMIO_WRITE) {

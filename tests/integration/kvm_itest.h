@@ -47,9 +47,9 @@ struct kt_vm {
 	uint8_t *ram;
 };
 
-/* Opens kvm, creates a VM with @p flags and @p options, and gives it KT_RAM_SIZE of RAM at 0. */
-static inline int kt_vm_open(struct kt_vm *k, uint32_t max_vcpus, uint32_t flags,
-			     const char *options)
+/* Opens kvm, creates a VM with @p flags and @p options, and gives it @p ram bytes of RAM at 0. */
+static inline int kt_vm_open_ram(struct kt_vm *k, uint32_t max_vcpus, uint32_t flags,
+				 const char *options, uint64_t ram_size)
 {
 	struct hvabs_vm_config cfg = {
 	    .max_vcpus = max_vcpus, .flags = flags, .backend_options = options};
@@ -61,9 +61,16 @@ static inline int kt_vm_open(struct kt_vm *k, uint32_t max_vcpus, uint32_t flags
 	if (!rc)
 		rc = hvabs_vm_create(k->be, &cfg, &k->vm);
 	if (!rc)
-		rc = hvabs_vm_add_ram(k->vm, 0, KT_RAM_SIZE, 0, &ram);
+		rc = hvabs_vm_add_ram(k->vm, 0, ram_size, 0, &ram);
 	k->ram = ram;
 	return rc;
+}
+
+/* kt_vm_open_ram() with all of real mode's first MiB as RAM. */
+static inline int kt_vm_open(struct kt_vm *k, uint32_t max_vcpus, uint32_t flags,
+			     const char *options)
+{
+	return kt_vm_open_ram(k, max_vcpus, flags, options, KT_RAM_SIZE);
 }
 
 static inline void kt_vm_close(struct kt_vm *k)

@@ -165,7 +165,11 @@ static inline void rm_es_load_acc(struct rm_code *c, uint32_t size, uint16_t off
 	rm_w(c, off);
 }
 
-/* 8-byte accesses through MMX: movq mm0, [seg:off] / movq [seg:off], mm0. */
+/*
+ * 8-byte accesses through MMX: movq mm0, [seg:off] / movq [seg:off], mm0.
+ * No EMMS follows: KVM's instruction emulator has none, and hosts that
+ * emulate real mode (kvm_pvm) fail on it.
+ */
 static inline void rm_movq(struct rm_code *c, int es, int store, uint16_t off)
 {
 	if (es)
@@ -174,13 +178,6 @@ static inline void rm_movq(struct rm_code *c, int es, int store, uint16_t off)
 	rm_b(c, store ? 0x7f : 0x6f);
 	rm_b(c, 0x06);
 	rm_w(c, off);
-}
-
-/* emms: leave the x87 state usable after MMX. */
-static inline void rm_emms(struct rm_code *c)
-{
-	rm_b(c, 0x0f);
-	rm_b(c, 0x77);
 }
 
 /* mov si, src; mov cx, count; mov dx, port; cld; rep outsb/outsw/outsd */
