@@ -120,15 +120,19 @@ static int mem_linear(const struct emu *e, uint64_t *out)
  * One element of access stream `slot`: the stream's first element is
  * translated (when the caller can) and recorded with its data.
  */
-static int access(struct emu *e, unsigned slot, uint64_t lin, unsigned size, bool write,
-		  uint64_t *val)
+static int mem_access(struct emu *e, unsigned slot, uint64_t lin, unsigned size, bool write,
+		      uint64_t *val)
 {
 	const struct hvabs_x86emu_ops *ops = e->ops;
-	struct hvabs_x86emu_access *a = &e->res.access[slot];
+	struct hvabs_x86emu_access *a;
 	uint8_t buf[8];
 	uint64_t gpa = 0;
 	int rc;
 
+	/* No supported instruction has more than two streams; stay in bounds regardless. */
+	if (slot >= HVABS_X86EMU_MAX_ACCESSES)
+		return -ENOTSUP;
+	a = &e->res.access[slot];
 	if (a->count == 0 && OPS_HAS(ops, translate_gva)) {
 		rc = ops->translate_gva(ops->opaque, lin, write, &gpa);
 		if (rc)
@@ -185,7 +189,7 @@ static int opnd_read(struct emu *e, unsigned kind, unsigned size, uint64_t *v)
 		rc = mem_linear(e, &lin);
 		if (rc)
 			return rc;
-		return access(e, e->next_slot++, lin, size, false, v);
+		return mem_access(e, e->next_slot++, lin, size, false, v);
 	}
 }
 
@@ -206,7 +210,7 @@ static int opnd_write(struct emu *e, unsigned kind, unsigned size, uint64_t v)
 	rc = mem_linear(e, &lin);
 	if (rc)
 		return rc;
-	return access(e, e->next_slot++, lin, size, true, &v);
+	return mem_access(e, e->next_slot++, lin, size, true, &v);
 }
 
 static int exec_plain(struct emu *e)
@@ -273,26 +277,26 @@ static int string_elem(struct emu *e)
 		return rc;
 	switch (mn) {
 	case HVABS_X86EMU_MOVS:
-		rc = access(e, 0, src, sz, false, &a);
+		rc = mem_access(e, 0, src, sz, false, &a);
 		if (!rc)
-			rc = access(e, 1, dst, sz, true, &a);
+			rc = mem_access(e, 1, dst, sz, true, &a);
 		break;
 	case HVABS_X86EMU_STOS:
 		a = reg_get(e, HVABS_X86EMU_RAX, sz);
-		rc = access(e, 0, dst, sz, true, &a);
+		rc = mem_access(e, 0, dst, sz, true, &a);
 		break;
 	case HVABS_X86EMU_LODS:
-		rc = access(e, 0, src, sz, false, &a);
+		rc = mem_access(e, 0, src, sz, false, &a);
 		break;
 	case HVABS_X86EMU_CMPS:
-		rc = access(e, 0, src, sz, false, &a);
+		rc = mem_access(e, 0, src, sz, false, &a);
 		if (!rc)
-			rc = access(e, 1, dst, sz, false, &b);
+			rc = mem_access(e, 1, dst, sz, false, &b);
 		if (!rc)
 			x86_alu(HVABS_X86EMU_CMP, sz, a, b, &fl);
 		break;
 	default: /* SCAS */
-		rc = access(e, 0, dst, sz, false, &b);
+		rc = mem_access(e, 0, dst, sz, false, &b);
 		if (!rc)
 			x86_alu(HVABS_X86EMU_CMP, sz, reg_get(e, HVABS_X86EMU_RAX, sz), b, &fl);
 		break;
