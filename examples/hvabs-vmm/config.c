@@ -56,6 +56,7 @@ void vmm_config_fini(struct vmm_config *c)
 	free(c->cmdline);
 	free(c->console_path);
 	free(c->vsock_socket);
+	free(c->trace_exits);
 	for (unsigned i = 0; i < c->ndisks; i++) {
 		free(c->disks[i].path);
 		free(c->disks[i].serial);
@@ -572,6 +573,7 @@ enum {
 	OPT_XEN_DOMID,
 	OPT_BACKEND_OPTS,
 	OPT_TIMEOUT,
+	OPT_TRACE,
 };
 
 static const struct option long_opts[] = {
@@ -593,6 +595,7 @@ static const struct option long_opts[] = {
     {"vsock", required_argument, NULL, 'v'},
     {"xen-domid", required_argument, NULL, OPT_XEN_DOMID},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"trace-exits", required_argument, NULL, OPT_TRACE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -619,6 +622,8 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "  --xen-domid N            attach to an existing paused Xen domain\n"
 	    "  --backend-options STR    backend-specific key=value,...\n"
 	    "  --timeout SECONDS        stop the guest and fail after this long\n"
+	    "  --trace-exits FILE       record every exit (replay it on the mock backend\n"
+	    "                           with --backend-options script=FILE)\n"
 	    "  --quiet                  no status lines from the VMM itself\n"
 	    "  --help, --version\n"
 	    "Exit status: 0 guest power-off or reboot, 1 guest crash/panic/triple fault or VMM\n"
@@ -702,6 +707,9 @@ enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv
 				c->timeout_s = (int)t;
 			break;
 		}
+		case OPT_TRACE:
+			set_str(&c->trace_exits, optarg);
+			break;
 		case 'q':
 			c->quiet = 1;
 			break;

@@ -55,9 +55,11 @@ struct vmm_config {
 	int rng;
 	uint32_t vsock_cid; /* 0 = no vsock */
 	char *vsock_socket;
-	int xen_domid; /* -1 = create a domain */
-	int quiet;     /* do not print the VMM's own status lines */
-	int timeout_s; /* 0 = none: end the run (exit 1) after this many seconds */
+	int xen_domid;	      /* -1 = create a domain */
+	int quiet;	      /* do not print the VMM's own status lines */
+	int timeout_s;	      /* 0 = none: end the run (exit 1) after this many seconds */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC end of the whole run (restarts included) */
+	char *trace_exits;    /* write every exit, in the mock's script format, here */
 };
 
 /* Outcome of parsing the command line. */

@@ -4,7 +4,7 @@
  * reads the CMOS RTC, counts the CPUs the ACPI MADT lists and wakes the
  * others with INIT/SIPI, then powers off through the ACPI PM1a control
  * register, or resets through the i8042, or triple-faults, as its command
- * line asks ("reset", "crash"). Every line starts with "HVABS-TINY:" so
+ * line asks ("reset", "crash"), or halts for good ("hang"). Every line starts with "HVABS-TINY:" so
  * tests can find them.
  */
 #include <stddef.h>
@@ -230,6 +230,12 @@ void tiny_main(uint32_t si_addr)
 	put_dec(n > 1 ? *AP_COUNT + 1 : 1, 1);
 	putc_uart('\n');
 
+	if (has_word(cmdline, "hang")) {
+		/* Wait for the host to stop us (signal tests). */
+		puts_uart("HVABS-TINY: hanging\n");
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
 	if (has_word(cmdline, "crash")) {
 		puts_uart("HVABS-TINY: triple fault\n");
 		static const struct __attribute__((packed)) {

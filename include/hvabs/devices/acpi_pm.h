@@ -40,20 +40,23 @@
 
 #include <stdint.h>
 
+#include "../acpi.h"
 #include "../vm.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** Default port of PM1a_EVT_BLK. */
-#define HVABS_ACPI_PM1A_EVT_BASE 0x600
-/** Default port of PM1a_CNT_BLK. */
-#define HVABS_ACPI_PM1A_CNT_BASE 0x604
-/** Default SCI interrupt line. */
-#define HVABS_ACPI_SCI_GSI 9
-/** Default SLP_TYP value of S5; the DSDT's `_S5` package must carry the same. */
-#define HVABS_ACPI_S5_SLP_TYP 5
+/*
+ * The defaults are the platform the ACPI tables of acpi.h describe, so the
+ * FADT and DSDT the loader writes and this device always agree.
+ */
+/** Default port of PM1a_EVT_BLK (the FADT's). */
+#define HVABS_ACPI_PM1A_EVT_BASE HVABS_ACPI_PM1A_EVT_PORT
+/** Default port of PM1a_CNT_BLK (the FADT's). */
+#define HVABS_ACPI_PM1A_CNT_BASE HVABS_ACPI_PM1A_CNT_PORT
+/** Default SCI interrupt line (the FADT's). */
+#define HVABS_ACPI_SCI_GSI HVABS_ACPI_SCI_IRQ
 /** Port of the reset control register. */
 #define HVABS_ACPI_RESET_PORT 0xcf9
 
