@@ -9,7 +9,7 @@ pkgs=(
 	libcmocka-dev doxygen
 	libjansson-dev
 	libxen-dev
-	valgrind
+	valgrind acpica-tools
 	qemu-system-x86 busybox-static xz-utils zstd cpio kmod
 )
 extra=${HVABS_EXTRA_PKGS:-}
