@@ -24,5 +24,6 @@
 #include "types.h"
 #include "vcpu.h"
 #include "vm.h"
+#include "x86emu.h"
 
 #endif
