@@ -630,6 +630,10 @@ int hvabs_uart_inject(struct hvabs_uart *u, const void *buf, size_t len, uint32_
 
 void hvabs_uart_get_stats(struct hvabs_uart *u, struct hvabs_uart_stats *stats)
 {
+	if (!u) {
+		memset(stats, 0, sizeof(*stats));
+		return;
+	}
 	hvabs_bus_dev_lock(u->dev);
 	*stats = u->st;
 	stats->out_buffered = u->out_len;

@@ -110,7 +110,7 @@ HVABS_API void hvabs_acpi_pm_destroy(struct hvabs_acpi_pm *pm);
  * @param pm the device.
  * @return 0 or negative errno.
  */
-HVABS_API int hvabs_acpi_pm_power_button(struct hvabs_acpi_pm *pm);
+HVABS_API HVABS_MUST_CHECK int hvabs_acpi_pm_power_button(struct hvabs_acpi_pm *pm);
 
 #ifdef __cplusplus
 }

@@ -98,7 +98,8 @@ HVABS_API void hvabs_rtc_destroy(struct hvabs_rtc *rtc);
  * @return 0 or negative errno.
  * @retval -EINVAL @p index is a clock register or beyond 0x7f.
  */
-HVABS_API int hvabs_rtc_cmos_write(struct hvabs_rtc *rtc, uint8_t index, uint8_t val);
+HVABS_API HVABS_MUST_CHECK int hvabs_rtc_cmos_write(struct hvabs_rtc *rtc, uint8_t index,
+						    uint8_t val);
 
 /**
  * Reads a CMOS RAM byte. Thread: any.
@@ -108,7 +109,8 @@ HVABS_API int hvabs_rtc_cmos_write(struct hvabs_rtc *rtc, uint8_t index, uint8_t
  * @return 0 or negative errno.
  * @retval -EINVAL @p index is a clock register or beyond 0x7f.
  */
-HVABS_API int hvabs_rtc_cmos_read(struct hvabs_rtc *rtc, uint8_t index, uint8_t *val);
+HVABS_API HVABS_MUST_CHECK int hvabs_rtc_cmos_read(struct hvabs_rtc *rtc, uint8_t index,
+						   uint8_t *val);
 
 #ifdef __cplusplus
 }

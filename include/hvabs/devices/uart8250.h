@@ -142,8 +142,8 @@ HVABS_API void hvabs_uart_destroy(struct hvabs_uart *uart);
  * @return the number of bytes that went into the FIFO, or negative errno.
  * @retval -EINVAL unknown flags, or NULL @p buf with non-zero @p len.
  */
-HVABS_API int hvabs_uart_inject(struct hvabs_uart *uart, const void *buf, size_t len,
-				uint32_t flags);
+HVABS_API HVABS_MUST_CHECK int hvabs_uart_inject(struct hvabs_uart *uart, const void *buf,
+						 size_t len, uint32_t flags);
 
 /**
  * Copies the last lines the guest printed, oldest first, each ending in a
@@ -157,7 +157,8 @@ HVABS_API int hvabs_uart_inject(struct hvabs_uart *uart, const void *buf, size_t
  * @return 0 or negative errno.
  * @retval -EINVAL NULL @p buf or zero @p size.
  */
-HVABS_API int hvabs_uart_tail(struct hvabs_uart *uart, char *buf, size_t size, size_t *len);
+HVABS_API HVABS_MUST_CHECK int hvabs_uart_tail(struct hvabs_uart *uart, char *buf, size_t size,
+					       size_t *len);
 
 /** Counters of one UART, for diagnostics. */
 struct hvabs_uart_stats {
@@ -170,7 +171,7 @@ struct hvabs_uart_stats {
 
 /**
  * Copies the UART's counters. Thread: any.
- * @param uart the UART.
+ * @param uart the UART (NULL gives zeroes).
  * @param stats out.
  */
 HVABS_API void hvabs_uart_get_stats(struct hvabs_uart *uart, struct hvabs_uart_stats *stats);
