@@ -194,17 +194,29 @@ static int dec_hour(const struct hvabs_rtc *r, uint8_t v)
 
 /* ---- clock control ---- */
 
-static void commit(struct hvabs_rtc *r, const struct rtc_time *t, bool keep_phase, int64_t frac_ns)
+/* Guest times the clock accepts: 1900 up to 2199, so nanosecond offsets never overflow. */
+#define MIN_SECS (-2208988800ll) /* 1900-01-01 */
+#define MAX_SECS 7258118400ll	 /* 2200-01-01 */
+
+/* Makes @p t the current time; false (and nothing changes) when it is out of range. */
+static bool commit(struct hvabs_rtc *r, const struct rtc_time *t, bool keep_phase, int64_t frac_ns)
 {
 	int real_wday;
 	int64_t secs = compose(t, &real_wday);
 	uint64_t now = vm_now(r);
 
+	if (secs < MIN_SECS || secs >= MAX_SECS || t->year < 1900 || t->year >= 2200) {
+		hvabs_log_ratelimited(r->log, &r->rl, HVABS_LOG_WARN, COMP,
+				      "time %04lld-%02d-%02d out of range (1900-2199): ignored",
+				      (long long)t->year, t->mon, t->mday);
+		return false;
+	}
 	if (keep_phase)
 		guest_secs(r, now, &frac_ns);
 	r->offset_ns = secs * NS + frac_ns - (int64_t)now;
 	if (r->wday_written)
 		r->wday_delta = ((t->wday - real_wday) % 7 + 7) % 7;
+	return true;
 }
 
 /* The clock stands still while SET is on or the divider is in reset. */

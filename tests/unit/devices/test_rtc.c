@@ -153,6 +153,14 @@ static void rtc_set_time(struct hvabs_vm *vm, const char *backend)
 	assert_int_equal(cmos_get(vm, 0x06), 0x02);
 	devt_clock_set(vm, T_LEAP_PM * SEC + 8 * SEC + 86400 * SEC);
 	assert_int_equal(cmos_get(vm, 0x06), 0x03);
+	/* Times the clock cannot hold (from 2200) are refused, running or held. */
+	cmos_set(vm, 0x32, 0x23);
+	assert_int_equal(cmos_get(vm, 0x32), 0x20);
+	cmos_set(vm, 0x0b, 0x82);
+	cmos_set(vm, 0x32, 0x99);
+	cmos_set(vm, 0x0b, 0x02);
+	assert_int_equal(cmos_get(vm, 0x32), 0x20);
+	assert_int_equal(cmos_get(vm, 0x09), 0x30);
 	hvabs_rtc_destroy(r);
 }
 
