@@ -58,6 +58,11 @@ if [ $ok = 0 ]; then
 	rc=1
 elif [ -f "/lab/scenarios/$scenario.sh" ]; then
 	export HVABS_LAB=1 HVABS_LAB_MODE="$mode" HVABS_BACKEND_PATH=/hvabs/backends
+	# The lab's nested KVM must work: a test that would skip without
+	# /dev/kvm fails here instead.
+	if [ "$mode" = kvm ]; then
+		export HVABS_REQUIRE_KVM=1
+	fi
 	lab_log "scenario $scenario starts at uptime $(lab_uptime)"
 	sh "/lab/scenarios/$scenario.sh"
 	rc=$?

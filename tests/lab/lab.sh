@@ -15,6 +15,14 @@ export LC_ALL=C
 
 LAB_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${HVABS_LAB_CACHE:-/var/cache/hvabs/lab}
+# Without root, /var/cache is usually read-only and apt needs sudo.
+if [[ -z ${HVABS_LAB_CACHE:-} ]] && ! { mkdir -p "$CACHE" 2>/dev/null && [[ -w $CACHE ]]; }; then
+	CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/hvabs/lab
+fi
+SUDO=()
+if ((EUID != 0)) && sudo -n true 2>/dev/null; then
+	SUDO=(sudo -n)
+fi
 XEN_SERIES=4.17
 XEN_TOOLS=/usr/lib/xen-$XEN_SERIES
 # Only these dom0 tools and their libraries go into the Xen image: the daemons a
@@ -47,16 +55,18 @@ Boots the L1 lab VM under QEMU TCG and runs one scenario inside it.
   --timeout SECS        time limit of the VM run (default 600); on expiry the run
                         fails with the last 60 console lines
   --log FILE            console log (default under $CACHE/logs)
-  --l1-kernel KIND      how L1 Linux is booted in kvm mode: vmlinux (PVH entry,
-                        default) or bzimage
-  --lock-wait SECS      how long to wait for another lab run (default 1800)
+  --l1-kernel KIND      how L1 Linux (or dom0) is booted: vmlinux (default; the
+                        ELF's PVH entry, or an ELF dom0 under Xen), or bzimage
+  --lock-wait SECS      how long to wait for another lab run (default 900)
   --artifacts           build the kernel and L2 initramfs only and print their
                         paths as shell assignments; boots nothing
   -v, --verbose         stream the whole console, not just the markers
   -h, --help            this text
 
-Environment: HVABS_LAB_CACHE (cache directory, default /var/cache/hvabs/lab),
-HVABS_LAB_KERNEL_PKG (pin the kernel package instead of linux-image-amd64's).
+Environment: HVABS_LAB_CACHE (cache directory, default /var/cache/hvabs/lab,
+or ~/.cache/hvabs/lab when that is not writable), HVABS_LAB_KERNEL_PKG (pin
+the kernel package instead of the one linux-image-amd64 depends on).
+Missing host packages are installed with apt-get as root (or sudo -n).
 EOF
 }
 
@@ -82,7 +92,7 @@ vm_timeout=600
 log_file=
 verbose=0
 artifacts_only=0
-lock_wait=1800
+lock_wait=900
 l1_kernel=vmlinux
 cmd=
 have_cmd=0
@@ -165,14 +175,15 @@ ensure_pkgs() {
 		pkg_installed "$p" || missing+=("$p")
 	done
 	((${#missing[@]})) || return 0
-	((EUID == 0)) || die "missing host packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})"
+	((EUID == 0 || ${#SUDO[@]})) || die "missing host packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})"
 	log "installing host packages: ${missing[*]}"
 	out=$CACHE/apt-install.log
-	export DEBIAN_FRONTEND=noninteractive
-	if ! timeout 1200 apt-get install -y --no-install-recommends "${missing[@]}" >"$out" 2>&1; then
+	if ! timeout 900 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}" >"$out" 2>&1; then
 		log "apt-get install failed; running apt-get update and retrying"
-		timeout 600 apt-get update >>"$out" 2>&1 || true
-		if ! timeout 1200 apt-get install -y --no-install-recommends "${missing[@]}" >>"$out" 2>&1; then
+		timeout 300 "${SUDO[@]}" apt-get update >>"$out" 2>&1 || true
+		if ! timeout 900 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends "${missing[@]}" >>"$out" 2>&1; then
 			tail -n 30 "$out" >&2
 			die "apt-get install ${missing[*]} failed (log: $out)"
 		fi
@@ -187,9 +198,11 @@ mkdir -p "$CACHE"/{debs,kernel,img,xen,logs,tmp}
 # One lab run at a time per cache: it protects the cache and keeps two TCG VMs
 # from sharing the host's two cores, which doubles both their run times.
 exec {lock_fd}>"$CACHE/.lock"
+t_lock=$(now_us)
 if ! flock -n "$lock_fd"; then
 	log "waiting up to ${lock_wait}s for another lab run to finish (lock $CACHE/.lock)"
 	flock -w "$lock_wait" "$lock_fd" || die "another lab run still holds $CACHE/.lock after ${lock_wait}s"
+	log "got the lab lock after $(since "$t_lock")s"
 fi
 
 work=$(mktemp -d "$CACHE/tmp/run.XXXXXX")
@@ -224,7 +237,7 @@ fetch_deb() {
 		tmpd=$(mktemp -d "$work/deb.XXXXXX")
 		local apt_opts=()
 		((EUID == 0)) && apt_opts=(-o APT::Sandbox::User=root)
-		(cd "$tmpd" && timeout 900 apt-get "${apt_opts[@]}" download "$pkg=$ver") >&2 ||
+		(cd "$tmpd" && timeout 600 apt-get "${apt_opts[@]}" download "$pkg=$ver") >&2 ||
 			die "apt-get download $pkg=$ver failed (is the Debian archive reachable?)"
 		mv -f -- "$tmpd"/*.deb "$f"
 	fi
@@ -234,9 +247,9 @@ fetch_deb() {
 resolve_kernel_pkg() {
 	local out
 	out=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
-	if [[ -z $out && $EUID -eq 0 ]]; then
+	if [[ -z $out ]] && ((EUID == 0 || ${#SUDO[@]})); then
 		log "apt-cache knows no linux-image-amd64; running apt-get update"
-		timeout 600 apt-get update >&2 || true
+		timeout 300 "${SUDO[@]}" apt-get update >&2 || true
 		out=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
 	fi
 	printf '%s' "$out"
@@ -623,16 +636,16 @@ done
 # shellcheck disable=SC2054 # the commas belong to -cpu
 qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+svm,+npt -m "$memory" -smp "$smp"
 	-nographic -no-reboot -nic none)
+l1k=$KDIR/vmlinux
+[[ $l1_kernel == bzimage ]] && l1k=$KDIR/vmlinuz
 if [[ $mode == kvm ]]; then
-	l1k=$KDIR/vmlinux
-	[[ $l1_kernel == bzimage ]] && l1k=$KDIR/vmlinuz
 	qemu+=(-kernel "$l1k" -initrd "$initrd" -append "console=ttyS0 $l1_args")
 else
 	# Multiboot: Xen is the kernel, dom0's kernel and initramfs are modules
 	# ("file args,file"). dom0_mem leaves room for guests.
 	qemu+=(-kernel "$XEN_ELF"
 		-append "console=com1 com1=115200,8n1 dom0_mem=768M,max:768M"
-		-initrd "$KDIR/vmlinuz console=hvc0 $l1_args,$initrd")
+		-initrd "$l1k console=hvc0 $l1_args,$initrd")
 fi
 
 # Timestamps every console line with host seconds since QEMU started, saves it
