@@ -76,7 +76,8 @@ static void update_sci(struct hvabs_acpi_pm *pm)
 static void sleep_request(struct hvabs_acpi_pm *pm, unsigned typ)
 {
 	if (typ == pm->s5) {
-		hvabs_log(pm->log, HVABS_LOG_INFO, COMP, "guest entered S5: power off");
+		hvabs_log_ratelimited(pm->log, &pm->rl, HVABS_LOG_INFO, COMP,
+				      "guest entered S5: power off");
 		hvabs_vm_request_stop(pm->vm, HVABS_STOP_POWEROFF);
 		return;
 	}
@@ -183,7 +184,8 @@ static int rst_write(void *opaque, uint64_t off, uint32_t size, uint64_t val)
 	pthread_mutex_lock(&pm->lock);
 	pm->rst = (uint8_t)(val & (RST_SYS | RST_FULL));
 	if (val & RST_CPU) {
-		hvabs_log(pm->log, HVABS_LOG_INFO, COMP, "guest reset through port 0xcf9");
+		hvabs_log_ratelimited(pm->log, &pm->rl, HVABS_LOG_INFO, COMP,
+				      "guest reset through port 0xcf9");
 		hvabs_vm_request_stop(pm->vm, HVABS_STOP_RESET);
 	}
 	pthread_mutex_unlock(&pm->lock);

@@ -230,7 +230,8 @@ static void kbd_write(struct hvabs_i8042 *k, uint8_t v)
 
 static void reset_machine(struct hvabs_i8042 *k, const char *how)
 {
-	hvabs_log(k->log, HVABS_LOG_INFO, COMP, "guest reset through %s", how);
+	/* The guest can repeat it at will: rate limited like any guest-made line. */
+	hvabs_log_ratelimited(k->log, &k->rl, HVABS_LOG_INFO, COMP, "guest reset through %s", how);
 	hvabs_vm_request_stop(k->vm, HVABS_STOP_RESET);
 }
 
