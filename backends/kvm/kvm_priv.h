@@ -74,11 +74,10 @@ struct hvabs_be_vcpu {
 	uint32_t index;
 	int fd;
 	struct kvm_run *run;
-	atomic_uint req;  /* KVM_REQ_* */
-	atomic_int state; /* enum kvm_vcpu_state */
-	_Atomic pid_t tid;
-	pthread_t thread; /* the thread that last ran the vCPU */
-	int thread_set;
+	atomic_uint req;      /* KVM_REQ_* */
+	atomic_int state;     /* enum kvm_vcpu_state */
+	_Atomic pid_t tid;    /* kernel id of the thread that runs the vCPU, for tgkill() */
+	uint64_t thread;      /* thread_serial() of that thread, 0 before the first run */
 	uint32_t last_reason; /* KVM exit reason of the previous run, to complete it */
 };
 

@@ -160,17 +160,32 @@ void kvm_vcpu_destroy(struct hvabs_be_vcpu *v)
 	free(v);
 }
 
+/*
+ * A number that names the calling thread for the life of the process:
+ * pthread_t values and kernel tids are both reused after a thread exits, and
+ * a vCPU handed to a new thread must bind to it again.
+ */
+static uint64_t thread_serial(void)
+{
+	static atomic_uint_fast64_t next = 1;
+	static __thread uint64_t mine;
+
+	if (!mine)
+		mine = atomic_fetch_add(&next, 1);
+	return mine;
+}
+
 /* First run on a thread: block the kick signal there, unblock it inside KVM_RUN only. */
 static int bind_thread(struct hvabs_be_vcpu *v)
 {
-	pthread_t self = pthread_self();
+	uint64_t me = thread_serial();
 	sigset_t kick, old;
 	union {
 		struct kvm_signal_mask m;
 		uint8_t raw[sizeof(struct kvm_signal_mask) + 8];
 	} km;
 
-	if (v->thread_set && pthread_equal(self, v->thread))
+	if (v->thread == me)
 		return 0;
 	sigemptyset(&kick);
 	sigaddset(&kick, v->vm->kick_sig);
@@ -188,8 +203,7 @@ static int bind_thread(struct hvabs_be_vcpu *v)
 		return rc;
 	}
 	atomic_store(&v->tid, (pid_t)syscall(SYS_gettid));
-	v->thread = self;
-	v->thread_set = 1;
+	v->thread = me;
 	return 0;
 }
 
