@@ -150,6 +150,7 @@ static void build_fadt(uint8_t *t, const struct hvabs_platform *p, uint64_t facs
 	t[89] = 2;	     /* PM1_CNT_LEN */
 	put16(t + 96, 101);  /* P_LVL2_LAT > 100: no C2 */
 	put16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
+	t[108] = 0x32;	     /* CENTURY: the CMOS index the RTC keeps the century at */
 	put16(t + 109, boot);
 	put32(t + 112,
 	      FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON | FADT_FIX_RTC | FADT_RESET_REG_SUP);
