@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Virtio test harness: backend selection, per-test VM, registers, pumping, RAM checks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vt_harness.h"
+
+static const struct vt_driver *const drivers[] = {&vt_mock_driver};
+static const struct vt_driver *driver;
+static const char *options;
+
+void vt_init(int argc, char **argv)
+{
+	const char *name = argc > 1 ? argv[1] : "mock";
+
+	options = argc > 2 && argv[2][0] ? argv[2] : NULL;
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i]->backend, name))
+			driver = drivers[i];
+	if (!driver) {
+		fprintf(stderr, "no virtio-test driver for backend '%s'\n", name);
+		exit(1);
+	}
+}
+
+const char *vt_options(void)
+{
+	return options ? options : "";
+}
+
+bool vt_fallback(void)
+{
+	return options && strstr(options, "noirqfd") && strstr(options, "noioeventfd");
+}
+
+int vt_setup(void **state)
+{
+	struct vt_env *env = calloc(1, sizeof(*env));
+	struct hvabs_vm_config vc = {.max_vcpus = 1, .backend_options = options};
+	struct hvabs_backend_opts bo = {.no_install_dir = 1};
+	void *hva = NULL;
+
+	if (!env)
+		return -1;
+	env->drv = driver;
+	env->options = options;
+	if (hvabs_backend_open(driver->backend, &bo, &env->be) ||
+	    hvabs_vm_create(env->be, &vc, &env->vm) || hvabs_vcpu_create(env->vm, 0, &env->cpu) ||
+	    hvabs_vm_add_ram(env->vm, 0, VT_RAM_SIZE, 0, &hva) ||
+	    hvabs_event_loop_create(&env->loop) || (driver->attach && driver->attach(env))) {
+		hvabs_event_loop_destroy(env->loop);
+		hvabs_vm_destroy(env->vm);
+		hvabs_backend_close(env->be);
+		free(env);
+		return -1;
+	}
+	env->mem = hvabs_vm_mem(env->vm);
+	env->ram = hva;
+	*state = env;
+	return 0;
+}
+
+int vt_teardown(void **state)
+{
+	struct vt_env *env = *state;
+
+	if (env->drv->detach)
+		env->drv->detach(env);
+	hvabs_vm_destroy(env->vm);
+	hvabs_event_loop_destroy(env->loop);
+	hvabs_backend_close(env->be);
+	free(env);
+	return 0;
+}
+
+void vt_pump(struct vt_env *env)
+{
+	/* A device that keeps asking to be called again would show up as a hang here. */
+	for (int i = 0; i < 100000; i++)
+		if (hvabs_event_loop_run_once(env->loop, 0) <= 0)
+			return;
+	fail_msg("event loop never went idle");
+}
+
+uint32_t vt_rd(struct vt_env *env, uint64_t base, uint32_t off)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(hvabs_bus_read(env->vm, HVABS_SPACE_MMIO, base + off, 4, &v), 0);
+	return (uint32_t)v;
+}
+
+void vt_wr(struct vt_env *env, uint64_t base, uint32_t off, uint32_t val)
+{
+	assert_int_equal(hvabs_bus_write(env->vm, HVABS_SPACE_MMIO, base + off, 4, val), 0);
+}
+
+void vt_notify(struct vt_env *env, uint64_t base, uint32_t q)
+{
+	assert_int_equal(env->drv->mmio_write(env, base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY, q), 0);
+}
+
+int vt_irqs(struct vt_env *env, int min)
+{
+	int n = env->drv->irqs(env, VT_GSI, min);
+
+	assert_true(n >= 0);
+	return n;
+}
+
+uint32_t vt_negotiate(struct vt_env *env, uint64_t base, uint64_t accept, uint64_t *features)
+{
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS, 0);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS, HVABS_VIRTIO_STATUS_ACKNOWLEDGE);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS,
+	      HVABS_VIRTIO_STATUS_ACKNOWLEDGE | HVABS_VIRTIO_STATUS_DRIVER);
+	uint64_t dev = 0;
+	for (uint32_t sel = 0; sel < 2; sel++) {
+		vt_wr(env, base, HVABS_VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
+		dev |= (uint64_t)vt_rd(env, base, HVABS_VIRTIO_MMIO_DEVICE_FEATURES) << (32 * sel);
+	}
+	uint64_t f = dev & accept;
+	for (uint32_t sel = 0; sel < 2; sel++) {
+		vt_wr(env, base, HVABS_VIRTIO_MMIO_DRIVER_FEATURES_SEL, sel);
+		vt_wr(env, base, HVABS_VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> (32 * sel)));
+	}
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS,
+	      HVABS_VIRTIO_STATUS_ACKNOWLEDGE | HVABS_VIRTIO_STATUS_DRIVER |
+		  HVABS_VIRTIO_STATUS_FEATURES_OK);
+	if (features)
+		*features = f;
+	return vt_rd(env, base, HVABS_VIRTIO_MMIO_STATUS);
+}
+
+void vt_queue(struct vt_env *env, uint64_t base, uint32_t q, const struct vqb *b)
+{
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_SEL, q);
+	assert_int_equal(vt_rd(env, base, HVABS_VIRTIO_MMIO_QUEUE_READY), 0);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_NUM, b->size);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)b->desc);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(b->desc >> 32));
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)b->avail);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(b->avail >> 32));
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)b->used);
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(b->used >> 32));
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+void vt_driver_ok(struct vt_env *env, uint64_t base)
+{
+	uint32_t s = vt_rd(env, base, HVABS_VIRTIO_MMIO_STATUS);
+
+	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS, s | HVABS_VIRTIO_STATUS_DRIVER_OK);
+}
+
+void vt_vqb(struct vt_env *env, struct vqb *b, uint32_t q, uint32_t size)
+{
+	assert_true(q < 8);
+	assert_int_equal(vqb_init(b, env->mem, size, VT_RINGS + q * 0x100000ull,
+				  VT_HEAP + q * (VT_HEAP_LEN / 8), VT_HEAP_LEN / 8),
+			 0);
+}
+
+uint8_t *vt_ram_copy(struct vt_env *env)
+{
+	uint8_t *c = malloc(VT_RAM_SIZE);
+
+	assert_non_null(c);
+	memcpy(c, env->ram, VT_RAM_SIZE);
+	return c;
+}
+
+void vt_ram_same(struct vt_env *env, const uint8_t *copy, const struct vt_range *skip, int n)
+{
+	for (uint64_t a = 0; a < VT_RAM_SIZE; a++) {
+		if (env->ram[a] == copy[a])
+			continue;
+		bool allowed = false;
+		for (int i = 0; i < n && !allowed; i++)
+			allowed = a >= skip[i].gpa && a - skip[i].gpa < skip[i].len;
+		if (!allowed)
+			fail_msg("guest RAM at 0x%llx changed: 0x%02x -> 0x%02x",
+				 (unsigned long long)a, copy[a], env->ram[a]);
+	}
+}
