@@ -308,14 +308,18 @@ static void enter_run(struct hvabs_be_vcpu *v)
 	/*
 	 * Written on every entry so a stale 1 left by a kick that was already
 	 * answered cannot cancel this run; a kick racing with this store saw
-	 * IN_RUN and signals. KVM still completes a pending I/O read before it
-	 * honours immediate_exit (api.rst 5), so a paused vCPU's state is whole.
+	 * IN_RUN and signals, so the store needs no ordering of its own (the
+	 * KVM_RUN syscall orders it for this thread). KVM still completes a
+	 * pending I/O read before it honours immediate_exit (api.rst 5), so a
+	 * paused vCPU's state is whole.
 	 */
 	__atomic_store_n(&v->run->immediate_exit,
 			 (req & (KVM_REQ_KICK | KVM_REQ_PAUSE)) || atomic_load(&vm->paused),
-			 __ATOMIC_SEQ_CST);
+			 __ATOMIC_RELAXED);
 	if (!vm->irqchip && v->index == 0) {
-		atomic_fetch_and(&v->req, ~KVM_REQ_IRQ);
+		/* A line raised after these loads sees IN_RUN and signals. */
+		if (req & KVM_REQ_IRQ)
+			atomic_fetch_and(&v->req, ~KVM_REQ_IRQ);
 		kvm_irq_inject_pending(v);
 	}
 }
