@@ -82,10 +82,18 @@ static int mock_mmio_write(struct vt_env *env, uint64_t addr, uint32_t val)
 	return rc;
 }
 
+static int mock_line_level(struct vt_env *env, uint32_t gsi)
+{
+	struct mock_drv *d = env->priv;
+
+	return d->m.ops->line_level(d->m.ctx, gsi);
+}
+
 const struct vt_driver vt_mock_driver = {
     .backend = "mock",
     .attach = mock_attach,
     .detach = mock_detach,
     .mmio_write = mock_mmio_write,
     .irqs = mock_irqs,
+    .line_level = mock_line_level,
 };

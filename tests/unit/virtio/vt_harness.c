@@ -115,6 +115,11 @@ int vt_irqs(struct vt_env *env, int min)
 	return n;
 }
 
+int vt_line_level(struct vt_env *env)
+{
+	return env->drv->line_level(env, VT_GSI);
+}
+
 uint32_t vt_negotiate(struct vt_env *env, uint64_t base, uint64_t accept, uint64_t *features)
 {
 	vt_wr(env, base, HVABS_VIRTIO_MMIO_STATUS, 0);

@@ -50,6 +50,8 @@ struct vt_driver {
 	 * hang guard, not a time limit on the device) until at least @p min.
 	 */
 	int (*irqs)(struct vt_env *env, uint32_t gsi, int min);
+	/* What the hypervisor last saw on line @p gsi: 0, 1, or -1 never set. */
+	int (*line_level)(struct vt_env *env, uint32_t gsi);
 };
 
 struct vt_env {
@@ -85,6 +87,7 @@ void vt_wr(struct vt_env *env, uint64_t base, uint32_t off, uint32_t val);
 void vt_notify(struct vt_env *env, uint64_t base, uint32_t q);
 /* Interrupts on VT_GSI since the previous call, waiting for at least @p min. */
 int vt_irqs(struct vt_env *env, int min);
+int vt_line_level(struct vt_env *env);
 
 /*
  * Linux's probe (§3.1.1): reset, ACKNOWLEDGE, DRIVER, features (the device's
