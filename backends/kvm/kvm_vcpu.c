@@ -63,8 +63,9 @@ static void sig_setup(void)
 		}
 		s = (int)v;
 	}
-	if (sigaction(s, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-	    old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) {
+	if (sigaction(s, NULL, &old) == 0 &&
+	    ((old.sa_flags & SA_SIGINFO) ||
+	     (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))) {
 		snprintf(sig_msg, sizeof(sig_msg),
 			 "signal %d (the vCPU kick signal) already has a handler; set "
 			 "HVABS_KVM_KICK_SIGNAL to a free real-time signal",

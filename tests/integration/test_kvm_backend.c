@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -130,6 +131,64 @@ static void probe_reasons(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+}
+
+/* In a fresh child: the VMM's handler on the default kick signal makes vm_create refuse. */
+static int child_kick_signal(int override)
+{
+	struct hvabs_backend *be;
+	struct hvabs_vm *vm;
+	struct hvabs_vcpu *cpu;
+	struct hvabs_exit e;
+	struct hvabs_vm_config cfg = {.max_vcpus = 1};
+	struct sigaction sa;
+	char num[16];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_rt;
+	sa.sa_flags = SA_SIGINFO;
+	if (sigaction(SIGRTMIN + 3, &sa, NULL) || hvabs_backend_open("kvm", NULL, &be))
+		return 10;
+	if (override) {
+		snprintf(num, sizeof(num), "%d", SIGRTMIN + 5);
+		setenv("HVABS_KVM_KICK_SIGNAL", num, 1);
+	}
+	int rc = hvabs_vm_create(be, &cfg, &vm);
+	if (!override)
+		return rc == -EBUSY ? 0 : 11;
+	/* With another signal named, VMs work and kicks arrive. */
+	if (rc || hvabs_vcpu_create(vm, 0, &cpu) || hvabs_vcpu_kick(cpu) ||
+	    hvabs_vcpu_run(cpu, &e) || e.kind != HVABS_EXIT_CANCELED)
+		return 12;
+	hvabs_vm_destroy(vm);
+	return 0;
+}
+
+/*
+ * The backend installs its handler once per process, at the first vm_create:
+ * this test forks before this process has created any VM, so keep it ahead of
+ * every test that does.
+ */
+static void kick_signal_taken(void **state)
+{
+	(void)state;
+	for (int override = 0; override < 2; override++) {
+		int status;
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(child_kick_signal(override));
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
 }
 
 /* Every step of vm_create that can fail, failed in turn: nothing is left open or mapped. */
@@ -534,6 +593,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(probe_reasons),
+	    cmocka_unit_test(kick_signal_taken),
 	    cmocka_unit_test(no_leak_failed_vm_create),
 	    cmocka_unit_test(no_leak_failed_vcpu_create),
 	    cmocka_unit_test(no_leak_full_lifetime),
