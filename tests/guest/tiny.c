@@ -5,7 +5,7 @@
  * others with INIT/SIPI, then powers off through the ACPI PM1a control
  * register, or resets through the i8042, or triple-faults, as its command
  * line asks ("reset", "crash"), or halts for good ("hang"). Every line starts with "HVABS-TINY:" so
- * tests can find them.
+ * tests can find them. With "virtio" it first drives the virtio-mmio devices (virtio.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +30,7 @@ struct hvm_start_info {
 
 extern const char ap_tramp_start[], ap_tramp_end[];
 void tiny_main(uint32_t start_info);
+void tiny_virtio(const char *cmdline);
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -230,6 +231,8 @@ void tiny_main(uint32_t si_addr)
 	put_dec(n > 1 ? *AP_COUNT + 1 : 1, 1);
 	putc_uart('\n');
 
+	if (has_word(cmdline, "virtio"))
+		tiny_virtio(cmdline);
 	if (has_word(cmdline, "hang")) {
 		/* Wait for the host to stop us (signal tests). */
 		puts_uart("HVABS-TINY: hanging\n");
