@@ -110,7 +110,7 @@ END {
 	if (("hvabs" in M) && ("qemu" in M) && M["qemu"] > 0 && E["qemu"] > 0 && R["qemu"] > 0)
 		printf "%-8s %5s %5s %12.2f %12.2f %12.2f\n", "hvabs/qemu", "", "", M["hvabs"] / M["qemu"], E["hvabs"] / E["qemu"], R["hvabs"] / R["qemu"]
 	else
-		print "(no hvabs/qemu ratio: hvabs-vmm was not measured)"
+		print "(no hvabs/qemu ratio: hvabs-vmm was not measured or had no successful boot)"
 }'
 printf 'bench-boot: log %s\n' "$log_file"
 exit "$rc"
