@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vCPUs: creation (MSHV_CREATE_VP and the register page), MSHV_RUN_VP, and
+ * the kick.
+ *
+ * Kicking. MSHV_RUN_VP returns -EINTR when a signal is pending on the
+ * calling thread (mshv_root_main.c waits interruptibly and checks for
+ * signals before each dispatch), but unlike KVM it has no signal mask of its
+ * own, so a signal cannot be kept blocked outside the run and pending into
+ * it. So: one real-time signal (SIGRTMIN+4 unless HVABS_MSHV_KICK_SIGNAL
+ * names another) gets a no-op handler with SA_RESTART, and each vCPU thread
+ * unblocks it. A kick sets the vCPU's `kick` flag, which the run loop checks
+ * after publishing IN_RUN and before every MSHV_RUN_VP; then, while the vCPU
+ * is IN_RUN and has not taken the flag, the kicker signals its thread and
+ * waits a little, again and again: a signal that lands just before the
+ * ioctl is lost, the next one is not. SA_RESTART keeps a signal that lands
+ * after the ioctl from failing the system calls a device callback makes on
+ * the vCPU thread (MSHV_RUN_VP itself returns -EINTR, never restarted).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mshv_priv.h"
+
+#define KICK_SIG_OFFSET 4 /* SIGRTMIN + 4 (KVM's backend uses + 3) */
+#define KICK_RETRY_NS	200000L
+#define KICK_RETRIES	5000 /* about a second, then the flag alone must do */
+
+static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
+static int sig_num;
+static int sig_err;
+static char sig_msg[160];
+
+static void kick_handler(int sig)
+{
+	(void)sig; /* its only job is to make MSHV_RUN_VP return -EINTR */
+}
+
+static void sig_setup(void)
+{
+	const char *env = getenv("HVABS_MSHV_KICK_SIGNAL");
+	struct sigaction old, sa;
+	int s = SIGRTMIN + KICK_SIG_OFFSET;
+
+	if (env && *env) {
+		char *end;
+		long val = strtol(env, &end, 0);
+		if (*end || val < SIGRTMIN || val > SIGRTMAX) {
+			snprintf(sig_msg, sizeof(sig_msg),
+				 "HVABS_MSHV_KICK_SIGNAL=%s: not a real-time signal (%d..%d)", env,
+				 SIGRTMIN, SIGRTMAX);
+			sig_err = -EINVAL;
+			return;
+		}
+		s = (int)val;
+	}
+	if (sigaction(s, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+	    old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN &&
+	    old.sa_handler != kick_handler) {
+		snprintf(sig_msg, sizeof(sig_msg),
+			 "signal %d (the vCPU kick signal) already has a handler; set "
+			 "HVABS_MSHV_KICK_SIGNAL to a free real-time signal",
+			 s);
+		sig_err = -EBUSY;
+		return;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(s, &sa, NULL)) {
+		sig_err = -errno;
+		snprintf(sig_msg, sizeof(sig_msg), "sigaction(%d): %s", s, strerror(errno));
+		return;
+	}
+	sig_num = s;
+}
+
+int mshv_signal_init(const struct hvabs_host *host, int *sig)
+{
+	pthread_once(&sig_once, sig_setup);
+	if (sig_err) {
+		hvabs_host_logf(host, HVABS_LOG_ERROR, MSHV, "%s", sig_msg);
+		return sig_err;
+	}
+	*sig = sig_num;
+	return 0;
+}
+
+/* Maps the VP register page; a partition without one (encrypted guests) runs on hypercalls. */
+static void map_regpage(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	long psz = sysconf(_SC_PAGESIZE);
+	void *p = vm->sys->mmap(NULL, MSHV_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+				(off_t)MSHV_VP_MMAP_REGISTERS * psz);
+
+	if (p == MAP_FAILED) {
+		hvabs_host_logf(vm->host, HVABS_LOG_INFO, MSHV,
+				"vcpu%u: no VP register page (%s); registers go through hypercalls",
+				v->index, strerror(errno));
+		return;
+	}
+	v->regpage = p;
+}
+
+int mshv_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct hvabs_be_vcpu *v;
+	struct mshv_create_vp_args a = {.vp_index = index};
+	int rc;
+
+	if (index >= vm->max_vcpus)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->index = index;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vcpus[index]) {
+		rc = -EEXIST;
+		goto err;
+	}
+	rc = mshv_ioctl(vm->sys, vm->pt_fd, MSHV_IOC_CREATE_VP, &a);
+	if (rc < 0) {
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "MSHV_CREATE_VP %u: %s", index,
+				strerror(-rc));
+		goto err;
+	}
+	v->fd = rc;
+	map_regpage(v);
+	vm->vcpus[index] = v;
+	pthread_mutex_unlock(&vm->lock);
+	*out = v;
+	return 0;
+err:
+	pthread_mutex_unlock(&vm->lock);
+	free(v);
+	return rc;
+}
+
+void mshv_vcpu_destroy(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->vcpus[v->index] == v)
+		vm->vcpus[v->index] = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	if (v->regpage)
+		vm->sys->munmap(v->regpage, MSHV_PAGE_SIZE);
+	vm->sys->close(v->fd);
+	free(v->cpuid);
+	free(v);
+}
+
+/* Every run: the kick signal must reach this thread, whatever mask the VMM gave it. */
+static int bind_thread(struct hvabs_be_vcpu *v)
+{
+	static __thread pid_t my_tid;
+	sigset_t set;
+
+	if (!my_tid)
+		my_tid = (pid_t)syscall(SYS_gettid);
+	sigemptyset(&set);
+	sigaddset(&set, v->vm->kick_sig);
+	int rc = pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (rc)
+		return -rc;
+	atomic_store(&v->tid, my_tid);
+	return 0;
+}
+
+static int canceled(struct hvabs_exit *e)
+{
+	memset(&e->u, 0, sizeof(e->u));
+	e->kind = HVABS_EXIT_CANCELED;
+	e->flags = 0;
+	e->raw_reason = 0;
+	return 0;
+}
+
+int mshv_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	int rc = bind_thread(v);
+
+	if (!rc)
+		rc = mshv_complete(v, exit);
+	if (rc)
+		return rc;
+	for (;;) {
+		/* Publish IN_RUN before looking at the flag; a kicker does the reverse. */
+		atomic_store(&v->state, MSHV_VS_IN_RUN);
+		if (atomic_exchange(&v->kick, 0)) {
+			atomic_store(&v->state, MSHV_VS_IDLE);
+			return canceled(exit);
+		}
+		int r = vm->sys->ioctl(v->fd, MSHV_IOC_RUN_VP, &v->buf.run);
+		int err = r < 0 ? errno : 0;
+		atomic_store(&v->state, MSHV_VS_IDLE);
+		if (r < 0 && err == EAGAIN)
+			continue;
+		if (r < 0 && err == EINTR) {
+			/* A kick, or a signal of the VMM's own: let the caller look. */
+			atomic_store(&v->kick, 0);
+			return canceled(exit);
+		}
+		if (r < 0) {
+			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "vcpu%u: MSHV_RUN_VP: %s",
+					v->index, strerror(err));
+			return -err;
+		}
+		rc = mshv_handle_message(v, exit);
+		if (rc <= 0)
+			return rc;
+		/* Handled inside the backend (MMIO, string I/O, CPUID, MSR): run on. */
+	}
+}
+
+int mshv_vcpu_kick(struct hvabs_be_vcpu *v)
+{
+	const struct timespec pause = {0, KICK_RETRY_NS};
+
+	atomic_store(&v->kick, 1);
+	for (int i = 0; i < KICK_RETRIES; i++) {
+		if (atomic_load(&v->state) != MSHV_VS_IN_RUN || !atomic_load(&v->kick))
+			break;
+		pid_t tid = atomic_load(&v->tid);
+		if (tid > 0)
+			syscall(SYS_tgkill, getpid(), tid, v->vm->kick_sig);
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
