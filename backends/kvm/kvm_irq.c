@@ -16,14 +16,24 @@
 #include "kvm_priv.h"
 
 #define FIRST_MSI_GSI KVM_NR_GSIS
-/* GSIs 0-15 reach an IOAPIC pin and a PIC pin, GSIs 16-23 an IOAPIC pin only. */
-#define NR_DEFAULT_ROUTES (16u * 2u + (KVM_NR_GSIS - 16u))
+/*
+ * The routes of a PC, as the ACPI MADT and MP table of acpi.h describe it:
+ * ISA IRQ 0 (the PIT) reaches I/O APIC pin 2 (the MADT's IRQ0->GSI2
+ * override), GSI 2 is the PIC cascade and goes nowhere, and every other GSI
+ * reaches the I/O APIC pin of its number, and PIC pin too below 16. KVM's own
+ * default wires the PIT to pin 0, which makes Linux's timer check fail on
+ * these tables ("APIC timer disabled due to verification failure").
+ */
+#define NR_DEFAULT_ROUTES ((16u - 1u) + (KVM_NR_GSIS - 1u))
+
+static int push_routes(struct hvabs_be_vm *vm);
 
 int kvm_irq_init(struct hvabs_be_vm *vm)
 {
-	/* KVM_CREATE_IRQCHIP installs the default routes itself; ours start with the first MSI. */
-	(void)vm;
-	return 0;
+	pthread_mutex_lock(&vm->lock);
+	int rc = push_routes(vm);
+	pthread_mutex_unlock(&vm->lock);
+	return rc;
 }
 
 void kvm_irq_fini(struct hvabs_be_vm *vm)
@@ -38,10 +48,12 @@ static void fill_default_routes(struct kvm_irq_routing_entry *e)
 	uint32_t n = 0;
 
 	for (uint32_t gsi = 0; gsi < KVM_NR_GSIS; gsi++) {
+		if (gsi == 2)
+			continue;
 		e[n].gsi = gsi;
 		e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
 		e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		e[n++].u.irqchip.pin = gsi;
+		e[n++].u.irqchip.pin = gsi == 0 ? 2 : gsi;
 		if (gsi < 16) {
 			e[n].gsi = gsi;
 			e[n].type = KVM_IRQ_ROUTING_IRQCHIP;

@@ -98,7 +98,10 @@ static int fx_open(struct fx *f, uint32_t max_vcpus)
 		return -1;
 	if (drv->setup && drv->setup(&f->env))
 		return -1;
-	return hvabs_vcpu_create(f->env.vm, 0, &f->cpu) ? -1 : 0;
+	if (hvabs_vcpu_create(f->env.vm, 0, &f->cpu))
+		return -1;
+	f->env.cpu = f->cpu;
+	return 0;
 }
 
 static int setup(void **state)

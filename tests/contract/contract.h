@@ -84,6 +84,7 @@ struct ct_env {
 	const struct ct_driver *drv;
 	struct hvabs_backend *be;
 	struct hvabs_vm *vm;
+	struct hvabs_vcpu *cpu; /* vCPU 0, created before the tests run */
 	void *ram;
 	void *drv_priv;
 };

@@ -321,7 +321,7 @@ static int drain_kick(struct ct_env *env, struct hvabs_vcpu *cpu)
 static int kvm_observe_irq(struct ct_env *env, int kind, uint32_t v, int timeout_ms)
 {
 	struct kvm_drv *d = env->drv_priv;
-	struct hvabs_vcpu *cpu = d->cpus[0];
+	struct hvabs_vcpu *cpu = d->cpus[0] ? d->cpus[0] : env->cpu;
 	struct hvabs_caps caps;
 	int rc;
 
