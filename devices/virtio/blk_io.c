@@ -24,67 +24,79 @@
 
 #define IOV_BATCH 64
 
+/* The image's size in bytes, and for a block device its logical block size. */
+static int image_size(struct blk_file *f, const char *path, const struct hvabs_logger *log,
+		      uint64_t *bytes)
+{
+	struct stat st;
+	int lbs = 0;
+
+	if (fstat(f->fd, &st)) {
+		int rc = -errno;
+		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (S_ISREG(st.st_mode)) {
+		*bytes = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: not a regular file or block device",
+			  path);
+		return -EINVAL;
+	}
+	f->is_bdev = true;
+	if (ioctl(f->fd, BLKGETSIZE64, bytes)) {
+		int rc = -errno;
+		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: cannot get its size: %s", path,
+			  strerror(errno));
+		return rc;
+	}
+	/* The guest issues I/O in units of the host device's logical block. */
+	if (!ioctl(f->fd, BLKSSZGET, &lbs) && lbs >= 512 && lbs <= 4096 && !(lbs & (lbs - 1)))
+		f->lbs = (uint32_t)lbs;
+	return 0;
+}
+
 int blk_file_open(struct blk_file *f, const char *path, bool ro, bool direct,
 		  const struct hvabs_logger *log)
 {
-	struct stat st;
-	uint64_t bytes;
+	uint64_t bytes = 0;
 
 	memset(f, 0, sizeof(*f));
-	f->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0));
-	if (f->fd < 0 || fstat(f->fd, &st)) {
-		int rc = -errno;
-		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: %s", path, strerror(errno));
-		blk_file_close(f);
-		return rc;
-	}
 	f->ro = ro;
 	f->direct = direct;
 	f->lbs = 512;
 	f->punch_ok = f->zero_range_ok = true;
-	if (S_ISBLK(st.st_mode)) {
-		int lbs = 0;
-		f->is_bdev = true;
-		if (ioctl(f->fd, BLKGETSIZE64, &bytes)) {
-			int rc = -errno;
-			hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: cannot get its size: %s",
-				  path, strerror(errno));
-			blk_file_close(f);
-			return rc;
-		}
-		/* The guest issues I/O in units of the host device's logical block. */
-		if (!ioctl(f->fd, BLKSSZGET, &lbs) && lbs >= 512 && lbs <= 4096 &&
-		    !(lbs & (lbs - 1)))
-			f->lbs = (uint32_t)lbs;
-	} else if (S_ISREG(st.st_mode)) {
-		bytes = (uint64_t)st.st_size;
-	} else {
-		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: not a regular file or block device",
-			  path);
-		blk_file_close(f);
-		return -EINVAL;
+	f->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0));
+	if (f->fd < 0) {
+		int rc = -errno;
+		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: %s%s", path, strerror(errno),
+			  direct && errno == EINVAL ? " (O_DIRECT not supported there?)" : "");
+		return rc;
 	}
+	int rc = image_size(f, path, log, &bytes);
 	/* With O_DIRECT whole aligned blocks are read and written: stay inside the file. */
 	uint64_t unit = direct ? BLK_DIRECT_ALIGN : 512;
 	f->size = bytes / unit * unit;
-	if (f->size != bytes)
+	if (!rc && f->size != bytes)
 		hvabs_log(log, HVABS_LOG_WARN, BLK_COMP,
 			  "%s: size %llu is not a multiple of %llu; the last %llu bytes are not "
 			  "visible to the guest",
 			  path, (unsigned long long)bytes, (unsigned long long)unit,
 			  (unsigned long long)(bytes - f->size));
-	if (!f->size) {
+	if (!rc && !f->size) {
 		hvabs_log(log, HVABS_LOG_ERROR, BLK_COMP, "%s: smaller than %llu bytes", path,
 			  (unsigned long long)unit);
-		blk_file_close(f);
-		return -EINVAL;
+		rc = -EINVAL;
 	}
-	if (posix_memalign((void **)&f->bounce, BLK_DIRECT_ALIGN, BLK_BOUNCE)) {
+	if (!rc && posix_memalign((void **)&f->bounce, BLK_DIRECT_ALIGN, BLK_BOUNCE)) {
 		f->bounce = NULL;
-		blk_file_close(f);
-		return -ENOMEM;
+		rc = -ENOMEM;
 	}
-	return 0;
+	if (rc)
+		blk_file_close(f);
+	return rc;
 }
 
 void blk_file_close(struct blk_file *f)
