@@ -22,6 +22,9 @@
 #include <hvabs/devices/i8042.h>
 #include <hvabs/devices/rtc.h>
 #include <hvabs/devices/uart8250.h>
+#include <hvabs/devices/virtio_blk.h>
+#include <hvabs/devices/virtio_mmio.h>
+#include <hvabs/devices/virtio_rng.h>
 #include <hvabs/loader.h>
 
 #include "machine.h"
@@ -30,6 +33,14 @@
 #define HIGH_RAM_BASE (4ull << 30)
 #define CTRL_A	      0x01
 #define PANIC_TEXT    "Kernel panic - not syncing"
+#define MAX_VIRTIO    16
+
+/*
+ * Interrupt lines for virtio-mmio devices, in order: the I/O APIC pins that
+ * no legacy device (0-2 timer, 1/12 i8042, 4 COM1, 8 RTC, 9 SCI) uses.
+ */
+static const uint32_t virtio_gsis[MAX_VIRTIO] = {5,  6,	 7,  10, 11, 13, 14, 15,
+						 16, 17, 18, 19, 20, 21, 22, 23};
 
 struct vcpu_ctx {
 	struct machine *m;
@@ -70,6 +81,11 @@ struct machine {
 	size_t npending;
 	struct hvabs_event *retry_timer;
 	struct hvabs_event *stdin_ev;
+	struct hvabs_virtio_blk *disks[VMM_MAX_DISKS];
+	struct hvabs_virtio_rng *rng;
+	struct hvabs_acpi_device acpi_devs[MAX_VIRTIO];
+	uint32_t nvirtio;
+	char virtio_cmdline[MAX_VIRTIO * 48];
 	FILE *trace;
 	pthread_mutex_t trace_lock;
 };
@@ -188,6 +204,79 @@ static int setup_lapic(struct machine *m, uint32_t index)
 	return rc;
 }
 
+/* The next virtio-mmio slot: a 4 KiB window from 0xd0000000 and a free line. */
+static int next_virtio_slot(struct machine *m, const char *name, struct hvabs_virtio_mmio_params *p,
+			    char *err, size_t errlen)
+{
+	if (m->nvirtio == MAX_VIRTIO) {
+		snprintf(err, errlen, "%s: too many virtio devices (at most %d)", name, MAX_VIRTIO);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->base = HVABS_VIRTIO_MMIO_BASE + (uint64_t)m->nvirtio * HVABS_VIRTIO_MMIO_SIZE;
+	p->gsi = virtio_gsis[m->nvirtio];
+	p->loop = m->loop;
+	p->name = name;
+	return 0;
+}
+
+/* Each device is announced twice: in the DSDT (stock kernels) and on the command line. */
+static void announce_virtio(struct machine *m, struct hvabs_virtio_mmio *t)
+{
+	size_t used = strlen(m->virtio_cmdline);
+
+	hvabs_virtio_mmio_describe(t, &m->acpi_devs[m->nvirtio]);
+	m->virtio_cmdline[used] = ' ';
+	if (hvabs_virtio_mmio_cmdline(t, m->virtio_cmdline + used + 1,
+				      sizeof(m->virtio_cmdline) - used - 1) < 0)
+		m->virtio_cmdline[used] = '\0';
+	m->nvirtio++;
+}
+
+static int setup_virtio(struct machine *m, char *err, size_t errlen)
+{
+	const struct vmm_config *c = m->cfg;
+	char name[16];
+
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		struct hvabs_virtio_blk_config bc = {0};
+		snprintf(name, sizeof(name), "blk%u", i);
+		if (next_virtio_slot(m, name, &bc.mmio, err, errlen))
+			return -1;
+		bc.path = c->disks[i].path;
+		bc.serial = c->disks[i].serial;
+		bc.flags = (c->disks[i].readonly ? HVABS_VIRTIO_BLK_READONLY : 0) |
+			   (c->disks[i].direct ? HVABS_VIRTIO_BLK_DIRECT : 0);
+		int rc = hvabs_virtio_blk_create(m->vm, &bc, &m->disks[i]);
+		if (rc) {
+			snprintf(err, errlen, "--disk %s: %s", c->disks[i].path, strerror(-rc));
+			return -1;
+		}
+		announce_virtio(m, hvabs_virtio_blk_transport(m->disks[i]));
+	}
+	if (c->nnets) {
+		snprintf(err, errlen, "--net needs virtio-net, which this build does not have yet");
+		return -1;
+	}
+	if (c->rng) {
+		struct hvabs_virtio_rng_config rc_cfg = {0};
+		if (next_virtio_slot(m, "rng", &rc_cfg.mmio, err, errlen))
+			return -1;
+		int rc = hvabs_virtio_rng_create(m->vm, &rc_cfg, &m->rng);
+		if (rc) {
+			snprintf(err, errlen, "--rng: %s", strerror(-rc));
+			return -1;
+		}
+		announce_virtio(m, hvabs_virtio_rng_transport(m->rng));
+	}
+	if (c->vsock_cid) {
+		snprintf(err, errlen,
+			 "--vsock needs virtio-vsock, which this build does not have yet");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_kernel(struct machine *m, char *err, size_t errlen)
 {
 	const struct vmm_config *c = m->cfg;
@@ -203,10 +292,19 @@ static int load_kernel(struct machine *m, char *err, size_t errlen)
 	lc.kernel_size = m->kernel.size;
 	lc.initrd = m->initrd.p;
 	lc.initrd_size = m->initrd.size;
-	lc.cmdline = c->cmdline ? c->cmdline : "console=ttyS0 panic=-1";
+	char *cmdline = NULL;
+	if (asprintf(&cmdline, "%s%s", c->cmdline ? c->cmdline : "console=ttyS0 panic=-1",
+		     m->virtio_cmdline) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	lc.cmdline = cmdline;
 	lc.platform.nr_cpus = c->cpus;
 	lc.platform.flags = HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042;
+	lc.platform.devices = m->acpi_devs;
+	lc.platform.nr_devices = m->nvirtio;
 	int rc = hvabs_linux_load(hvabs_vm_mem(m->vm), &lc, &boot, lerr, sizeof(lerr));
+	free(cmdline);
 	if (rc) {
 		snprintf(err, errlen, "--kernel %s: %s", c->kernel, lerr);
 		return -1;
@@ -588,6 +686,8 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 			return -1;
 		}
 	}
+	if (setup_virtio(m, err, errlen))
+		return -1;
 	return load_kernel(m, err, errlen);
 }
 
@@ -661,6 +761,13 @@ void machine_destroy(struct machine *m)
 	if (!m)
 		return;
 	console_restore(m);
+	/* Orderly shutdown: the vCPUs have stopped; make written data durable, then tear down. */
+	for (unsigned i = 0; i < VMM_MAX_DISKS; i++) {
+		if (m->disks[i] && hvabs_virtio_blk_flush(m->disks[i]))
+			fprintf(stderr, "hvabs-vmm: blk%u: flush failed\n", i);
+		hvabs_virtio_blk_destroy(m->disks[i]);
+	}
+	hvabs_virtio_rng_destroy(m->rng);
 	hvabs_event_remove(m->retry_timer);
 	hvabs_event_remove(m->stdin_ev);
 	hvabs_uart_destroy(m->uart);
