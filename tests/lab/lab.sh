@@ -237,8 +237,15 @@ fetch_deb() {
 		tmpd=$(mktemp -d "$work/deb.XXXXXX")
 		local apt_opts=()
 		((EUID == 0)) && apt_opts=(-o APT::Sandbox::User=root)
-		(cd "$tmpd" && timeout 600 apt-get "${apt_opts[@]}" download "$pkg=$ver") >&2 ||
-			die "apt-get download $pkg=$ver failed (is the Debian archive reachable?)"
+		if ! (cd "$tmpd" && timeout 600 apt-get "${apt_opts[@]}" download "$pkg=$ver") >&2; then
+			# Stale package lists name a version the archive no longer has.
+			((EUID == 0 || ${#SUDO[@]})) ||
+				die "apt-get download $pkg=$ver failed (is the Debian archive reachable? are the package lists current?)"
+			log "apt-get download failed; running apt-get update and retrying"
+			timeout 300 "${SUDO[@]}" apt-get update >&2 || true
+			(cd "$tmpd" && timeout 600 apt-get "${apt_opts[@]}" download "$pkg=$ver") >&2 ||
+				die "apt-get download $pkg=$ver failed (is the Debian archive reachable?)"
+		fi
 		mv -f -- "$tmpd"/*.deb "$f"
 	fi
 	printf '%s' "$f"
