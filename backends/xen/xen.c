@@ -239,6 +239,13 @@ static int create_domain(struct hvabs_be_vm *vm)
 	vm->created = 1;
 	vm->held = 1; /* a new domain starts paused */
 	vm->emu_flags = EMU_DIRECT;
+	/* createdomain only sizes the vCPU array; this makes the vCPUs (as libxl does). */
+	if (x->xc_domain_max_vcpus(vm->xch, vm->domid, vm->max_vcpus)) {
+		int rc = xen_errno();
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN, "d%u: cannot make %u vCPUs: %s",
+				vm->domid, vm->max_vcpus, strerror(-rc));
+		return rc;
+	}
 	/*
 	 * A triple fault crashes the domain (reported as HVABS_EXIT_SHUTDOWN, as
 	 * KVM does) instead of Xen's default reboot; and no catch-up of missed

@@ -165,8 +165,18 @@ int xen_irq_line(struct hvabs_be_vm *vm, uint32_t gsi, uint32_t level)
 	if (level > 1 || gsi >= XEN_NR_GSIS)
 		return -EINVAL;
 	if (!(vm->emu_flags & (XEN_X86_EMU_IOAPIC | XEN_X86_EMU_PIC))) {
-		/* PVH: no PIC or IOAPIC to drive; Xen must not be asked to. */
-		xen_log_guest(vm, "line %u dropped: the domain has no emulated PIC or IOAPIC", gsi);
+		/*
+		 * PVH: no PIC or IOAPIC to drive, and Xen must not be asked to
+		 * (its ISA path assumes a vPIC). A line kept low is what it is.
+		 */
+		if (!level)
+			return 0;
+		if (!atomic_exchange(&vm->irq_noted, 1))
+			hvabs_host_logf(
+			    vm->host, HVABS_LOG_WARN, XEN,
+			    "d%u: the domain has no emulated PIC or IOAPIC (PVH): device "
+			    "interrupts are not delivered (GSI %u first)",
+			    vm->domid, gsi);
 		return -ENOTSUP;
 	}
 	if (gsi < 16)

@@ -47,6 +47,7 @@ static const struct {
     S(LIB_CTRL, xc_interface_close),
     S(LIB_CTRL, xc_physinfo),
     S(LIB_CTRL, xc_domain_create),
+    S(LIB_CTRL, xc_domain_max_vcpus),
     S(LIB_CTRL, xc_domain_destroy),
     S(LIB_CTRL, xc_domain_pause),
     S(LIB_CTRL, xc_domain_unpause),

@@ -56,6 +56,7 @@ struct xen_lib {
 	XEN_FN(xc_interface_close);
 	XEN_FN(xc_physinfo);
 	XEN_FN(xc_domain_create);
+	XEN_FN(xc_domain_max_vcpus);
 	XEN_FN(xc_domain_destroy);
 	XEN_FN(xc_domain_pause);
 	XEN_FN(xc_domain_unpause);
@@ -209,7 +210,8 @@ struct hvabs_be_vm {
 	struct xen_claim claims[2][XEN_MAX_CLAIMS];
 	uint32_t nclaims[2];
 
-	atomic_int gone; /* the domain was destroyed under us */
+	atomic_int gone;      /* the domain was destroyed under us */
+	atomic_int irq_noted; /* said once that a PVH domain has no lines */
 
 	pthread_mutex_t rl_lock;
 	uint64_t rl_window_ns;

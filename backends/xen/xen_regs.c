@@ -13,6 +13,9 @@
  * starts the boot vCPU in direct mode. The domain is held paused from read to
  * write so no vCPU runs on stale state.
  *
+ * A vCPU that is down has no CPU record at all (hvm_save_cpu_ctxt skips it):
+ * it reads as the INIT state, and writing it brings it up.
+ *
  * Not representable here: CR8 (the LAPIC's TPR) and IA32_APIC_BASE, which
  * live in Xen's LAPIC records; they are reported from those and not written.
  */
@@ -134,7 +137,7 @@ static int ctx_put(struct hvabs_be_vm *vm, const struct ctx *c, uint32_t idx,
 	uint8_t *p = out;
 	uint32_t off = 0;
 	struct rec r;
-	int k, have_hdr = 0, rc = 0;
+	int k, have_hdr = 0, have_cpu = 0, rc = 0;
 
 	if (!out)
 		return -ENOMEM;
@@ -144,6 +147,7 @@ static int ctx_put(struct hvabs_be_vm *vm, const struct ctx *c, uint32_t idx,
 			have_hdr = 1;
 		} else if (r.d.typecode == CODE_CPU && r.d.instance == idx) {
 			p = put_rec(p, CODE_CPU, (uint16_t)idx, cpu, sizeof(*cpu));
+			have_cpu = 1;
 		} else if (r.d.typecode == CODE_CPU && vcpu_up(vm, r.d.instance)) {
 			p = put_rec(p, r.d.typecode, r.d.instance, r.body, r.d.length);
 		} else if (r.d.typecode == CODE_MTRR && r.d.instance == idx && vm->created &&
@@ -159,6 +163,8 @@ static int ctx_put(struct hvabs_be_vm *vm, const struct ctx *c, uint32_t idx,
 	}
 	if (k < 0 || !have_hdr)
 		rc = -EIO;
+	if (!rc && !have_cpu) /* it was down: this record brings it up */
+		p = put_rec(p, CODE_CPU, (uint16_t)idx, cpu, sizeof(*cpu));
 	if (!rc) {
 		struct hvm_save_descriptor end = {0, 0, 0};
 		memcpy(p, &end, sizeof(end));
@@ -176,6 +182,26 @@ static int ctx_put(struct hvabs_be_vm *vm, const struct ctx *c, uint32_t idx,
 	return rc;
 }
 
+/* What INIT leaves in a vCPU (SDM vol. 3A table 9-1): real mode at the reset vector. */
+static void init_state(struct hvm_hw_cpu *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rip = 0xfff0;
+	c->rflags = 2;
+	c->cr0 = 0x60000010; /* CD, NW, ET */
+	c->dr6 = 0xffff0ff0;
+	c->dr7 = 0x400;
+	c->cs_sel = 0xf000;
+	c->cs_base = 0xffff0000;
+	c->cs_limit = c->ds_limit = c->es_limit = c->fs_limit = c->gs_limit = c->ss_limit = 0xffff;
+	c->cs_arbytes = 0x9b;
+	c->ds_arbytes = c->es_arbytes = c->fs_arbytes = c->gs_arbytes = c->ss_arbytes = 0x93;
+	c->tr_limit = c->ldtr_limit = 0xffff;
+	c->tr_arbytes = 0x8b;
+	c->ldtr_arbytes = 0x82;
+	c->gdtr_limit = c->idtr_limit = 0xffff;
+}
+
 /* Reads vCPU @p v's CPU record (and leaves the context in @p c for a write). */
 static int cpu_get(struct hvabs_be_vcpu *v, struct ctx *c, struct hvm_hw_cpu *cpu)
 {
@@ -183,9 +209,13 @@ static int cpu_get(struct hvabs_be_vcpu *v, struct ctx *c, struct hvm_hw_cpu *cp
 
 	if (!rc)
 		rc = ctx_find(c, CODE_CPU, (uint16_t)v->index, cpu, sizeof(*cpu));
+	if (rc == -ENOENT) {
+		init_state(cpu); /* down: Xen saves nothing for it */
+		rc = 0;
+	}
 	if (rc && c->blob) {
 		hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, XEN,
-				"d%u: no CPU record for vCPU %u in the HVM context", v->vm->domid,
+				"d%u: the HVM context is malformed (vCPU %u)", v->vm->domid,
 				v->index);
 		free(c->blob);
 		c->blob = NULL;
