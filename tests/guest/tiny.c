@@ -4,8 +4,9 @@
  * reads the CMOS RTC, counts the CPUs the ACPI MADT lists and wakes the
  * others with INIT/SIPI, then powers off through the ACPI PM1a control
  * register, or resets through the i8042, or triple-faults, as its command
- * line asks ("reset", "crash"), or halts for good ("hang"). Every line starts with "HVABS-TINY:" so
- * tests can find them. With "virtio" it first drives the virtio-mmio devices (virtio.c).
+ * line asks ("reset", "crash"), or halts for good ("hang"). With "irq" it first
+ * takes one UART interrupt through the I/O APIC (irq.c). Every line starts with
+ * "HVABS-TINY:" so tests can find them. With "virtio" it first drives the virtio-mmio devices (virtio.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,9 @@ struct hvm_start_info {
 
 extern const char ap_tramp_start[], ap_tramp_end[];
 void tiny_main(uint32_t start_info);
+void puts_uart(const char *s);
+void put_dec(uint32_t v, int width);
+int tiny_irq_test(void); /* irq.c */
 void tiny_virtio(const char *cmdline);
 
 static inline void outb(uint16_t port, uint8_t v)
@@ -57,7 +61,7 @@ static void putc_uart(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-static void puts_uart(const char *s)
+void puts_uart(const char *s)
 {
 	while (*s) {
 		if (*s == '\n')
@@ -66,7 +70,7 @@ static void puts_uart(const char *s)
 	}
 }
 
-static void put_dec(uint32_t v, int width)
+void put_dec(uint32_t v, int width)
 {
 	char buf[12];
 	int n = 0;
@@ -233,6 +237,8 @@ void tiny_main(uint32_t si_addr)
 
 	if (has_word(cmdline, "virtio"))
 		tiny_virtio(cmdline);
+	if (has_word(cmdline, "irq"))
+		(void)tiny_irq_test(); /* prints "uart irq ok" or why not */
 	if (has_word(cmdline, "hang")) {
 		/* Wait for the host to stop us (signal tests). */
 		puts_uart("HVABS-TINY: hanging\n");
