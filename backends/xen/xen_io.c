@@ -205,3 +205,38 @@ int xen_msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data)
 	}
 	return 0;
 }
+
+static uint32_t ext_domid(void *ctx)
+{
+	return ((struct hvabs_be_vm *)ctx)->domid;
+}
+
+static int ext_shutdown(void *ctx, uint32_t reason)
+{
+	struct hvabs_be_vm *vm = ctx;
+
+	if (reason > SHUTDOWN_MAX)
+		return -EINVAL;
+	if (vm->x->xendevicemodel_shutdown(vm->dmod, vm->domid, reason)) {
+		int rc = xen_errno();
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN, "d%u: shutdown (reason %u): %s",
+				vm->domid, reason, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static const struct xen_ext_v1 ext_v1 = {
+    .hdr = {HVABS_ABI_CURRENT, sizeof(struct xen_ext_v1)},
+    .domid = ext_domid,
+    .shutdown = ext_shutdown,
+};
+
+int xen_vm_get_ext(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx)
+{
+	if (strcmp(name, XEN_EXT_NAME))
+		return -ENOENT;
+	*table = &ext_v1;
+	*ctx = vm;
+	return 0;
+}

@@ -648,6 +648,41 @@ static void random_slots(void **state)
 	close_vm(&f);
 }
 
+/*
+ * The "hvabs-xen-v1" extension (docs/xen.md): the VMM tells Xen its guest
+ * shut down, and the vCPUs then report the shutdown like any other.
+ */
+struct xen_ext_v1 {
+	struct hvabs_hdr hdr;
+	uint32_t (*domid)(void *ctx);
+	int (*shutdown)(void *ctx, uint32_t reason);
+};
+
+static void extension(void **state)
+{
+	struct fx f;
+	const void *table;
+	void *ctx;
+	int paused, reason;
+	uint32_t online;
+
+	(void)state;
+	setup_direct(&f, 1);
+	assert_int_equal(hvabs_vm_get_ext(f.vm, "hvabs-mock-v1", &table, &ctx), -ENOENT);
+	assert_int_equal(hvabs_vm_get_ext(f.vm, "hvabs-xen-v1", &table, &ctx), 0);
+	const struct xen_ext_v1 *x = table;
+	assert_true(x->hdr.struct_size >= sizeof(*x));
+	assert_int_equal(x->domid(ctx), f.domid);
+	assert_int_equal(x->shutdown(ctx, 99), -EINVAL);
+	const struct fake_act spin = {.kind = FAKE_SPIN};
+	assert_int_equal(ctl->program(f.domid, 0, &spin, 1), 0);
+	assert_int_equal(x->shutdown(ctx, SHUTDOWN_reboot), 0);
+	assert_int_equal(ctl->dom_state(f.domid, &paused, &reason, &online), 0);
+	assert_int_equal(reason, SHUTDOWN_reboot);
+	assert_int_equal(run(&f), HVABS_EXIT_RESET);
+	close_vm(&f);
+}
+
 static void no_hap(void **state)
 {
 	struct fx f;
@@ -675,6 +710,7 @@ int main(void)
 	    T(pause_resume),
 	    T(leaks_on_every_error),
 	    T(random_slots),
+	    T(extension),
 	    T(no_hap),
 	};
 
