@@ -40,17 +40,33 @@ static int e_get_sregs(void *o, struct hvabs_sregs *s)
 	return mshv_get_emul_sregs(((struct emul_ctx *)o)->v, s);
 }
 
-/* Linear to physical for one byte's page, the message's own pair first. */
+/*
+ * Linear to physical for the first element of an access stream, the
+ * message's own pair first; the translation is remembered, so the access
+ * that follows does not translate again.
+ */
 static int e_translate(void *o, uint64_t linear, int is_write, uint64_t *gpa)
 {
 	struct emul_ctx *c = o;
 	uint64_t page = linear & ~(uint64_t)(MSHV_PAGE_SIZE - 1);
+	uint64_t off = linear & (MSHV_PAGE_SIZE - 1);
 
 	if (c->hint && page == c->hint_gva) {
-		*gpa = c->hint_gpa | (linear & (MSHV_PAGE_SIZE - 1));
+		*gpa = c->hint_gpa | off;
 		return 0;
 	}
-	return mshv_translate(c->v, linear, is_write, 0, gpa);
+	if (c->tlb.valid && c->tlb.gva_page == page && (c->tlb.writable || !is_write)) {
+		*gpa = c->tlb.gpa_page | off;
+		return 0;
+	}
+	int rc = mshv_translate(c->v, linear, is_write, 0, gpa);
+	if (rc)
+		return rc;
+	c->tlb.valid = 1;
+	c->tlb.gva_page = page;
+	c->tlb.gpa_page = *gpa & ~(uint64_t)(MSHV_PAGE_SIZE - 1);
+	c->tlb.writable = is_write;
+	return 0;
 }
 
 static int e_access(struct emul_ctx *c, uint64_t linear, void *buf, uint32_t size, int is_write,
