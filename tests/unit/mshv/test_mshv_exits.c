@@ -292,6 +292,8 @@ static void mmio_store_sizes(void **state)
 	assert_int_equal(t->mmio.log[2].value, 0x55667788);
 	assert_int_equal(t->mmio.log[3].off, 0x40);
 	assert_int_equal(t->mmio.log[3].value, 0x1122334455667788ull);
+	/* The message's GVA/GPA pair made every translation hypercall unnecessary. */
+	assert_int_equal(t->f->hvcalls(t->pt, MSHV_HVCALL_TRANSLATE_VIRTUAL_ADDRESS), 0);
 }
 
 static void mmio_load_sizes(void **state)
@@ -417,6 +419,7 @@ static void mmio_translated(void **state)
 	assert_int_equal(t->mmio.n, 1);
 	assert_int_equal(t->mmio.log[0].off, 0x18);
 	assert_int_equal(t->mmio.log[0].value, 0x55);
+	assert_int_equal(t->f->hvcalls(t->pt, MSHV_HVCALL_TRANSLATE_VIRTUAL_ADDRESS), 1);
 }
 
 /* A store to read-only RAM is a GPA intercept whose write goes to the MMIO bus. */
