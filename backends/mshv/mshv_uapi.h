@@ -786,6 +786,12 @@ _Static_assert(offsetof(struct mshv_msg_msr, msr) == 40, "msr number");
 _Static_assert(offsetof(struct mshv_msg_msr, rdx) == 48, "msr rdx");
 _Static_assert(offsetof(struct mshv_msg_msr, rax) == 56, "msr rax");
 
+/* MSHV_MSG_X64_HALT and MSHV_MSG_UNRECOVERABLE_EXCEPTION payload: the header alone. */
+struct mshv_msg_halt {
+	struct mshv_intercept_header hdr;
+} __attribute__((packed));
+_Static_assert(sizeof(struct mshv_msg_halt) == 40, "halt message");
+
 /* MSHV_MSG_X64_APIC_EOI payload. */
 struct mshv_msg_apic_eoi {
 	uint32_t vp_index;
