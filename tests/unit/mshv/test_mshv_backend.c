@@ -64,6 +64,14 @@ static void probe_reasons(void **state)
 	assert_int_equal(hvabs_backend_open("mshv", &o, &be), 0);
 	hvabs_backend_close(be);
 	assert_int_equal(f->open_fds(), 0);
+	/* A test seam that does not load is a clear refusal, not the real device. */
+	char *keep = strdup(getenv("HVABS_MSHV_FAKE"));
+	assert_non_null(keep);
+	setenv("HVABS_MSHV_FAKE", "/nonexistent/fake_mshv.so", 1);
+	assert_int_equal(hvabs_backend_open("mshv", &o, &be), -ENODEV);
+	assert_non_null(strstr(err, "HVABS_MSHV_FAKE=/nonexistent/fake_mshv.so: cannot load"));
+	setenv("HVABS_MSHV_FAKE", keep, 1);
+	free(keep);
 }
 
 /* The partition a Linux guest needs, set up in the order the hypervisor requires. */
