@@ -14,13 +14,13 @@
 #              hvabs-vmm --xen-domid attaches as its device model, unpauses it
 #              and the guest's console comes out of hvabs' 8250.
 #
-# Each result carries the wall time it took. hvabs.xen_tests=direct,attach
-# picks which run (default both). Every step has a time limit, so a hang fails.
+# Each result carries the wall time it took. hvabs.xen_tests=direct+attach
+# picks which run (default both; lab.sh --param allows no commas). Every step has a time limit, so a hang fails.
 # shellcheck source=../lab-lib.sh
 . /lab/lib.sh
 
 GUEST=/payload/tiny.elf
-tests=$(lab_param xen_tests direct,attach)
+tests=$(lab_param xen_tests direct+attach | tr '+' ',')
 
 # Shows a log on the console, each line prefixed, so lab.sh's log keeps it.
 show() { # PREFIX FILE
