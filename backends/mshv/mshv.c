@@ -198,6 +198,7 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 		vm->sys->close(vm->pt_fd);
 	free(vm->vcpus);
 	pthread_mutex_destroy(&vm->lock);
+	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->rl_lock);
 	pthread_rwlock_destroy(&vm->mem_lock);
 	pthread_rwlock_destroy(&vm->sink_lock);
@@ -210,7 +211,7 @@ static uint64_t features(void)
 	return HVABS_CAP_MSI | HVABS_CAP_IOEVENTFD_MMIO | HVABS_CAP_IOEVENTFD_DATAMATCH |
 	       HVABS_CAP_READONLY_MEM | HVABS_CAP_MEM_MAP | HVABS_CAP_DIRTY_LOG |
 	       HVABS_CAP_INSN_EMULATION | HVABS_CAP_FPU | HVABS_CAP_MSRS | HVABS_CAP_CPUID |
-	       HVABS_CAP_LAPIC;
+	       HVABS_CAP_LAPIC | HVABS_CAP_PAUSE;
 }
 
 static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_config *cfg,
@@ -228,6 +229,7 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 	vm->max_reps = MSHV_MAX_REPS_DEFAULT;
 	vm->features = features();
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
 	pthread_mutex_init(&vm->rl_lock, NULL);
 	pthread_rwlock_init(&vm->mem_lock, NULL);
 	pthread_rwlock_init(&vm->sink_lock, NULL);
@@ -294,6 +296,8 @@ static const struct hvabs_backend_ops mshv_ops = {
     .msi = mshv_msi,
     .ioeventfd = mshv_ioeventfd,
     .dirty_log = mshv_dirty_log,
+    .pause = mshv_pause,
+    .resume = mshv_resume,
     .get_fpu = mshv_get_fpu,
     .set_fpu = mshv_set_fpu,
     .get_msrs = mshv_get_msrs,

@@ -108,6 +108,8 @@ struct hvabs_be_vm {
 	int kick_sig;
 
 	pthread_mutex_t lock; /* vcpus[], cpuid_intercept, dirty_tracking */
+	pthread_cond_t cond;  /* resume, or a kick while paused */
+	atomic_int paused;
 	struct hvabs_be_vcpu **vcpus;
 	int cpuid_intercept; /* a global CPUID intercept is installed */
 	int dirty_tracking;  /* GPA access tracking is on */
@@ -178,6 +180,8 @@ int mshv_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcp
 void mshv_vcpu_destroy(struct hvabs_be_vcpu *v);
 int mshv_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit);
 int mshv_vcpu_kick(struct hvabs_be_vcpu *v);
+int mshv_pause(struct hvabs_be_vm *vm);
+int mshv_resume(struct hvabs_be_vm *vm);
 
 /* mshv_exit.c */
 int mshv_complete(struct hvabs_be_vcpu *v, const struct hvabs_exit *e);

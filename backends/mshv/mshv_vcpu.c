@@ -16,6 +16,10 @@
  * ioctl is lost, the next one is not. SA_RESTART keeps a signal that lands
  * after the ioctl from failing the system calls a device callback makes on
  * the vCPU thread (MSHV_RUN_VP itself returns -EINTR, never restarted).
+ *
+ * Pausing uses the same signal without the flag: the vCPU, back from
+ * MSHV_RUN_VP with -EINTR and no kick, sees the VM paused and parks on a
+ * condition variable until resume (or a kick, which it reports as canceled).
  */
 #include <errno.h>
 #include <signal.h>
@@ -187,6 +191,40 @@ static int canceled(struct hvabs_exit *e)
 	return 0;
 }
 
+/* Waits while the VM is paused. Returns 1 when a kick ended the wait. */
+static int park(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	while (atomic_load(&vm->paused) && !atomic_load(&v->kick))
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	return atomic_exchange(&v->kick, 0) != 0;
+}
+
+/*
+ * Publishes IN_RUN, then looks at the kick flag and the pause; a kicker or
+ * pauser sets those first and then looks at the state (mshv_vcpu_poke), so
+ * one of the two sides always sees the other. Returns 1 when the run must
+ * end as canceled, 0 to enter MSHV_RUN_VP.
+ */
+static int enter_run(struct hvabs_be_vcpu *v)
+{
+	for (;;) {
+		atomic_store(&v->state, MSHV_VS_IN_RUN);
+		if (atomic_exchange(&v->kick, 0)) {
+			atomic_store(&v->state, MSHV_VS_IDLE);
+			return 1;
+		}
+		if (!atomic_load(&v->vm->paused))
+			return 0;
+		atomic_store(&v->state, MSHV_VS_IDLE);
+		if (park(v))
+			return 1;
+	}
+}
+
 int mshv_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 {
 	struct hvabs_be_vm *vm = v->vm;
@@ -197,17 +235,14 @@ int mshv_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 	if (rc)
 		return rc;
 	for (;;) {
-		/* Publish IN_RUN before looking at the flag; a kicker does the reverse. */
-		atomic_store(&v->state, MSHV_VS_IN_RUN);
-		if (atomic_exchange(&v->kick, 0)) {
-			atomic_store(&v->state, MSHV_VS_IDLE);
+		if (enter_run(v))
 			return canceled(exit);
-		}
 		int r = vm->sys->ioctl(v->fd, MSHV_IOC_RUN_VP, &v->buf.run);
 		int err = r < 0 ? errno : 0;
 		atomic_store(&v->state, MSHV_VS_IDLE);
-		if (r < 0 && err == EAGAIN)
-			continue;
+		if (r < 0 && (err == EAGAIN ||
+			      (err == EINTR && !atomic_load(&v->kick) && atomic_load(&vm->paused))))
+			continue; /* a pause: enter_run parks */
 		if (r < 0 && err == EINTR) {
 			/* A kick, or a signal of the VMM's own: let the caller look. */
 			atomic_store(&v->kick, 0);
@@ -225,18 +260,62 @@ int mshv_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 	}
 }
 
-int mshv_vcpu_kick(struct hvabs_be_vcpu *v)
+/* Signals the vCPU's thread while it is inside (or entering) MSHV_RUN_VP. */
+static void poke(struct hvabs_be_vcpu *v, int for_kick)
 {
 	const struct timespec pause = {0, KICK_RETRY_NS};
 
-	atomic_store(&v->kick, 1);
 	for (int i = 0; i < KICK_RETRIES; i++) {
-		if (atomic_load(&v->state) != MSHV_VS_IN_RUN || !atomic_load(&v->kick))
+		if (atomic_load(&v->state) != MSHV_VS_IN_RUN ||
+		    (for_kick && !atomic_load(&v->kick)))
 			break;
 		pid_t tid = atomic_load(&v->tid);
 		if (tid > 0)
 			syscall(SYS_tgkill, getpid(), tid, v->vm->kick_sig);
 		nanosleep(&pause, NULL);
 	}
+}
+
+int mshv_vcpu_kick(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	atomic_store(&v->kick, 1);
+	poke(v, 1);
+	/* A vCPU parked by a pause waits on the condition variable. */
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_lock(&vm->lock);
+		pthread_cond_broadcast(&vm->cond);
+		pthread_mutex_unlock(&vm->lock);
+	}
 	return 0;
+}
+
+/*
+ * Pause: the partition's time stops (TIME_FREEZE, as Cloud Hypervisor
+ * pauses a VM) and every vCPU leaves MSHV_RUN_VP and parks before its next
+ * dispatch. When this returns, no vCPU is inside the hypervisor.
+ */
+int mshv_pause(struct hvabs_be_vm *vm)
+{
+	int rc = mshv_set_property(vm, MSHV_PROP_TIME_FREEZE, 1);
+
+	if (rc)
+		return rc;
+	atomic_store(&vm->paused, 1);
+	pthread_mutex_lock(&vm->lock);
+	for (uint32_t i = 0; i < vm->max_vcpus; i++)
+		if (vm->vcpus[i])
+			poke(vm->vcpus[i], 0);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+int mshv_resume(struct hvabs_be_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->paused, 0);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return mshv_set_property(vm, MSHV_PROP_TIME_FREEZE, 0);
 }

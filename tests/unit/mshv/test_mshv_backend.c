@@ -6,6 +6,7 @@
  * interrupt lines, ioeventfds, and that every fd it opened is closed again.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,7 +102,7 @@ static void caps_are_mshv(void **state)
 	assert_true(c.features & HVABS_CAP_IOEVENTFD_MMIO);
 	assert_false(c.features & HVABS_CAP_IOEVENTFD_PIO); /* upstream refuses PIO ioeventfds */
 	assert_false(c.features & HVABS_CAP_IRQFD);
-	assert_false(c.features & HVABS_CAP_PAUSE);
+	assert_true(c.features & HVABS_CAP_PAUSE);
 }
 
 static void bad_options_refused(void **state)
@@ -390,6 +391,70 @@ static void ioeventfd_kernel_for_mmio_only(void **state)
 	hvabs_ioeventfd_destroy(b);
 }
 
+/* ---- pause ---- */
+
+struct runner {
+	struct t_vm *t;
+	struct hvabs_exit e;
+	int rc;
+	pthread_t th;
+};
+
+static void *run_main(void *arg)
+{
+	struct runner *r = arg;
+
+	r->rc = hvabs_vcpu_run_loop(r->t->cpu, &r->e);
+	return NULL;
+}
+
+/*
+ * A paused VM: time frozen, the spinning vCPU out of the hypervisor and
+ * parked, not canceled; after resume it runs the guest on (here to HLT).
+ */
+static void pause_parks_resume_continues(void **state)
+{
+	struct t_vm *t = *state;
+	struct runner r = {.t = t};
+	struct fake_mshv_step spin = fake_mshv_simple(FAKE_MSHV_SPIN);
+	struct fake_mshv_step h = fake_mshv_simple(FAKE_MSHV_HALT);
+	uint64_t frozen = 0;
+
+	t_push(t, &spin);
+	assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
+	usleep(50 * 1000); /* sequencing only: let it enter the guest */
+	assert_int_equal(hvabs_vm_pause(t->vm), 0);
+	assert_int_equal(t->f->property(t->pt, MSHV_PROP_TIME_FREEZE, &frozen), 0);
+	assert_int_equal(frozen, 1);
+	/* While it is parked the guest's next instruction changes. */
+	t->f->clear(t->pt, 0);
+	t_push(t, &h);
+	assert_int_equal(hvabs_vm_resume(t->vm), 0);
+	assert_int_equal(t->f->property(t->pt, MSHV_PROP_TIME_FREEZE, &frozen), 0);
+	assert_int_equal(frozen, 0);
+	pthread_join(r.th, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.e.kind, HVABS_EXIT_HLT);
+}
+
+/* A kick reaches a parked vCPU. */
+static void kick_while_paused(void **state)
+{
+	struct t_vm *t = *state;
+	struct runner r = {.t = t};
+	struct fake_mshv_step spin = fake_mshv_simple(FAKE_MSHV_SPIN);
+
+	t_push(t, &spin);
+	assert_int_equal(hvabs_vm_pause(t->vm), 0);
+	assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
+	usleep(50 * 1000); /* sequencing only: let it park */
+	assert_int_equal(hvabs_vcpu_kick(t->cpu), 0);
+	pthread_join(r.th, NULL);
+	assert_int_equal(r.e.kind, HVABS_EXIT_CANCELED);
+	assert_int_equal(hvabs_vm_resume(t->vm), 0);
+	t->f->clear(t->pt, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -410,6 +475,8 @@ int main(void)
 	    T(msi_asserts_interrupt),
 	    T(irq_line_needs_ioapic),
 	    T(ioeventfd_kernel_for_mmio_only),
+	    T(pause_parks_resume_continues),
+	    T(kick_while_paused),
 	};
 
 	return cmocka_run_group_tests_name("mshv.backend", tests, NULL, NULL);
