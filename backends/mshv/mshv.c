@@ -5,7 +5,8 @@
  * capabilities, options and the ops table live here; memory in mshv_mem.c,
  * registers in mshv_regs.c, vCPUs and kicks in mshv_vcpu.c, intercept
  * messages in mshv_exit.c (port I/O in mshv_pio.c, MMIO emulation in
- * mshv_emul.c, CPUID and MSRs in mshv_cpuid.c), interrupts in mshv_irq.c.
+ * mshv_emul.c, CPUID and MSRs in mshv_cpuid.c), interrupts in mshv_irq.c,
+ * the vCPU state blob in mshv_state.c.
  * Every system call goes through the seam in mshv_sys.c. docs/mshv.md has
  * the design and what is verified only against the fake.
  */
@@ -211,7 +212,7 @@ static uint64_t features(void)
 	return HVABS_CAP_MSI | HVABS_CAP_IOEVENTFD_MMIO | HVABS_CAP_IOEVENTFD_DATAMATCH |
 	       HVABS_CAP_READONLY_MEM | HVABS_CAP_MEM_MAP | HVABS_CAP_DIRTY_LOG |
 	       HVABS_CAP_INSN_EMULATION | HVABS_CAP_FPU | HVABS_CAP_MSRS | HVABS_CAP_CPUID |
-	       HVABS_CAP_LAPIC | HVABS_CAP_PAUSE;
+	       HVABS_CAP_LAPIC | HVABS_CAP_PAUSE | HVABS_CAP_VCPU_STATE;
 }
 
 static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_config *cfg,
@@ -306,6 +307,8 @@ static const struct hvabs_backend_ops mshv_ops = {
     .set_cpuid = mshv_set_cpuid,
     .get_lapic = mshv_get_lapic,
     .set_lapic = mshv_set_lapic,
+    .vcpu_get_state = mshv_vcpu_get_state,
+    .vcpu_set_state = mshv_vcpu_set_state,
     .vm_get_ext = mshv_vm_get_ext,
 };
 

@@ -202,6 +202,10 @@ int mshv_set_cpuid(struct hvabs_be_vcpu *v, const struct hvabs_cpuid_entry *e, u
 int mshv_handle_cpuid(struct hvabs_be_vcpu *v, const struct mshv_msg_cpuid *m);
 int mshv_handle_msr(struct hvabs_be_vcpu *v, const struct mshv_msg_msr *m);
 
+/* mshv_state.c */
+int mshv_vcpu_get_state(struct hvabs_be_vcpu *v, void *buf, size_t *len);
+int mshv_vcpu_set_state(struct hvabs_be_vcpu *v, const void *buf, size_t len);
+
 /* mshv_irq.c */
 int mshv_irq_init(struct hvabs_be_vm *vm);
 void mshv_irq_fini(struct hvabs_be_vm *vm);

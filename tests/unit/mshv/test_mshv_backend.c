@@ -263,6 +263,57 @@ static void lapic_layout(void **state)
 	free(l);
 }
 
+/* Save, change everything, restore: the guest is back as it was. */
+static void vcpu_state_roundtrip(void **state)
+{
+	struct t_vm *t = *state;
+	size_t len = 0;
+	struct hvabs_regs r;
+	struct hvabs_fpu f;
+	struct hvabs_msr_entry m = {.index = 0xc0000082};
+
+	t_long_mode(t);
+	assert_int_equal(hvabs_vcpu_get_regs(t->cpu, &r), 0);
+	r.rip = 0x1234;
+	r.r9 = 0x99;
+	assert_int_equal(hvabs_vcpu_set_regs(t->cpu, &r), 0);
+	m.data = 0xffffffff81000000ull;
+	assert_int_equal(hvabs_vcpu_set_msrs(t->cpu, &m, 1), 0);
+	assert_int_equal(t->f->set_reg(t->pt, 0, MSHV_REG_INTERRUPT_STATE, 1), 0);
+	assert_int_equal(hvabs_vcpu_get_state(t->cpu, NULL, &len), -ENOSPC);
+	uint8_t *blob = malloc(len);
+	assert_non_null(blob);
+	assert_int_equal(hvabs_vcpu_get_state(t->cpu, blob, &len), 0);
+
+	struct hvabs_sregs s;
+	assert_int_equal(hvabs_vcpu_get_sregs(t->cpu, &s), 0);
+	s.cr0 = 0x60000010;
+	s.efer = 0;
+	assert_int_equal(hvabs_vcpu_set_sregs(t->cpu, &s), 0);
+	r.rip = 0;
+	r.r9 = 0;
+	assert_int_equal(hvabs_vcpu_set_regs(t->cpu, &r), 0);
+	m.data = 0;
+	assert_int_equal(hvabs_vcpu_set_msrs(t->cpu, &m, 1), 0);
+	assert_int_equal(hvabs_vcpu_get_fpu(t->cpu, &f), 0);
+	f.fcw = 0x7f;
+	assert_int_equal(hvabs_vcpu_set_fpu(t->cpu, &f), 0);
+	assert_int_equal(t->f->set_reg(t->pt, 0, MSHV_REG_INTERRUPT_STATE, 0), 0);
+
+	assert_int_equal(hvabs_vcpu_set_state(t->cpu, blob, len), 0);
+	assert_int_equal(t_reg(t, MSHV_REG_RIP), 0x1234);
+	assert_int_equal(t_reg(t, MSHV_REG_R8 + 1), 0x99);
+	assert_int_equal(t_reg(t, MSHV_REG_EFER), 0x500);
+	assert_int_equal(t_reg(t, MSHV_REG_LSTAR), 0xffffffff81000000ull);
+	assert_int_equal(t_reg(t, MSHV_REG_FP_CONTROL_STATUS) & 0xffff, 0x37f);
+	assert_int_equal(t_reg(t, MSHV_REG_INTERRUPT_STATE), 1);
+	/* A damaged or foreign blob is refused whole. */
+	blob[0] ^= 1;
+	assert_int_equal(hvabs_vcpu_set_state(t->cpu, blob, len), -EINVAL);
+	assert_int_equal(hvabs_vcpu_set_state(t->cpu, blob, len - 1), -EINVAL);
+	free(blob);
+}
+
 /* ---- memory ---- */
 
 static void readonly_and_unmap(void **state)
@@ -470,6 +521,7 @@ int main(void)
 	    T(fpu_roundtrip),
 	    T(msrs_map_to_registers),
 	    T(lapic_layout),
+	    T(vcpu_state_roundtrip),
 	    T(readonly_and_unmap),
 	    T(dirty_log_from_hypervisor),
 	    T(msi_asserts_interrupt),
