@@ -12,8 +12,8 @@
 #include "mshv_uapi.h"
 
 #define T_RAM_SIZE 0x80000ull /* 512 KiB of RAM at GPA 0 */
-#define T_MMIO	   0xd0000ull  /* a recording MMIO device, 4 KiB */
-#define T_PORT	   0x3e0       /* a recording port device, 8 ports */
+#define T_MMIO	   0xd0000ull /* a recording MMIO device, 4 KiB */
+#define T_PORT	   0x3e0      /* a recording port device, 8 ports */
 
 /* What a recording device saw. */
 struct t_access {
