@@ -20,6 +20,7 @@
 
 #include <hvabs/devices/acpi_pm.h>
 #include <hvabs/devices/i8042.h>
+#include <hvabs/devices/ioapic.h>
 #include <hvabs/devices/rtc.h>
 #include <hvabs/devices/uart8250.h>
 #include <hvabs/devices/virtio_blk.h>
@@ -64,6 +65,7 @@ struct machine {
 	struct hvabs_i8042 *kbc;
 	struct hvabs_rtc *rtc;
 	struct hvabs_acpi_pm *pm;
+	struct hvabs_ioapic *ioapic;
 	struct vcpu_ctx cpus[VMM_MAX_CPUS];
 	uint32_t ncpus;
 	struct mapped_file kernel, initrd;
@@ -658,6 +660,21 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 	}
 	if (add_ram(m, err, errlen))
 		return -1;
+	/*
+	 * A hypervisor without its own I/O APIC (MSHV) hands its interrupt lines
+	 * to a userspace one through the line-sink extension.
+	 */
+	struct hvabs_caps caps;
+	const void *sink;
+	void *sink_ctx;
+	if (!hvabs_vm_get_caps(m->vm, &caps) && !(caps.irqchip & HVABS_IRQCHIP_IOAPIC) &&
+	    !hvabs_vm_get_ext(m->vm, HVABS_IRQ_SINK_EXT_NAME, &sink, &sink_ctx)) {
+		struct hvabs_ioapic_config ic = {.id = m->ncpus};
+		if (hvabs_ioapic_create(m->vm, &ic, &m->ioapic)) {
+			snprintf(err, errlen, "cannot create the I/O APIC");
+			return -1;
+		}
+	}
 	if (hvabs_event_loop_create(&m->loop)) {
 		snprintf(err, errlen, "cannot create the event loop");
 		return -1;
@@ -774,6 +791,7 @@ void machine_destroy(struct machine *m)
 	hvabs_i8042_destroy(m->kbc);
 	hvabs_rtc_destroy(m->rtc);
 	hvabs_acpi_pm_destroy(m->pm);
+	hvabs_ioapic_destroy(m->ioapic);
 	hvabs_vm_destroy(m->vm);
 	hvabs_event_loop_destroy(m->loop);
 	if (m->sigfd >= 0)

@@ -262,6 +262,43 @@ struct hvabs_backend_ops {
 	int (*vm_get_ext)(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx);
 };
 
+/**
+ * @name Line-sink backend extension
+ * How a backend without an I/O APIC hands its `irq_line` op to a userspace
+ * one (devices/ioapic.h). The backend answers the vm_get_ext op for
+ * #HVABS_IRQ_SINK_EXT_NAME with a struct hvabs_irq_sink_ext;
+ * hvabs_ioapic_create() attaches to it.
+ * @{
+ */
+
+/** Name of the extension, for hvabs_vm_get_ext(). */
+#define HVABS_IRQ_SINK_EXT_NAME "hvabs-irq-sink-v1"
+
+/**
+ * Receives one interrupt line change from the backend's `irq_line` op.
+ * @param opaque as given to hvabs_irq_sink_ext::attach.
+ * @param gsi the line.
+ * @param level 0 or 1.
+ * @return 0 or negative errno, returned by `irq_line`.
+ */
+typedef int (*hvabs_irq_sink_fn)(void *opaque, uint32_t gsi, uint32_t level);
+
+/** The line-sink extension table. */
+struct hvabs_irq_sink_ext {
+	struct hvabs_hdr hdr; /**< ABI header. */
+	/**
+	 * Routes the backend's `irq_line` to @p fn, or with @p fn NULL detaches
+	 * it; when detaching returns, no call of the old @p fn is running.
+	 * @param ctx the context hvabs_vm_get_ext() returned.
+	 * @param fn the receiver, or NULL.
+	 * @param opaque its first argument.
+	 * @return 0, or -EBUSY when another receiver is attached.
+	 */
+	int (*attach)(void *ctx, hvabs_irq_sink_fn fn, void *opaque);
+};
+
+/** @} */
+
 /** Name of the entry symbol of ABI major 1, as a string for dlsym(). */
 #define HVABS_BACKEND_ENTRY_V1 "hvabs_backend_entry_v1"
 
