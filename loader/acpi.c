@@ -104,12 +104,12 @@ static void build_madt(uint8_t *t, const struct hvabs_platform *p)
 		e[0] = MADT_LAPIC;
 		e[1] = 8;
 		e[2] = (uint8_t)i; /* ACPI processor UID, matched by the DSDT's _UID */
-		e[3] = (uint8_t)i; /* APIC ID */
-		put32(e + 4, 1);   /* enabled */
+		e[3] = (uint8_t)ldr_apic_id(p, i); /* APIC ID */
+		put32(e + 4, 1);		   /* enabled */
 	}
 	e[0] = MADT_IOAPIC;
 	e[1] = 12;
-	e[2] = (uint8_t)p->nr_cpus;
+	e[2] = (uint8_t)ldr_apic_id(p, p->nr_cpus);
 	e[3] = 0;
 	put32(e + 4, HVABS_IOAPIC_ADDR);
 	put32(e + 8, 0); /* GSI base */

@@ -33,6 +33,12 @@ struct e820_entry {
 };
 
 /* Writes a one-line message to err (when given) and returns rc. */
+/* vCPU @p i's local APIC ID on platform @p p; the I/O APIC's is ldr_apic_id(p, nr_cpus). */
+static inline uint32_t ldr_apic_id(const struct hvabs_platform *p, uint32_t i)
+{
+	return i * (p->apic_id_stride ? p->apic_id_stride : 1u);
+}
+
 HVABS_PRINTF(4, 5) int ldr_err(char *err, size_t errlen, int rc, const char *fmt, ...);
 
 static inline void put16(uint8_t *p, uint16_t v)

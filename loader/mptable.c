@@ -87,7 +87,7 @@ static uint8_t *cpus_bus_ioapic(uint8_t *e, const struct hvabs_platform *p)
 {
 	for (uint32_t i = 0; i < p->nr_cpus; i++, e += MP_CPU_LEN) {
 		e[0] = MP_PROCESSOR;
-		e[1] = (uint8_t)i;
+		e[1] = (uint8_t)ldr_apic_id(p, i);
 		e[2] = LAPIC_VERSION;
 		e[3] = (uint8_t)(1u | (i == 0 ? 2u : 0u)); /* enabled; bootstrap for vCPU 0 */
 		put32(e + 4, 0x600);			   /* signature: family 6 */
@@ -98,7 +98,7 @@ static uint8_t *cpus_bus_ioapic(uint8_t *e, const struct hvabs_platform *p)
 	memcpy(e + 2, "ISA   ", 6);
 	e += MP_ENT_LEN;
 	e[0] = MP_IOAPIC;
-	e[1] = (uint8_t)p->nr_cpus;
+	e[1] = (uint8_t)ldr_apic_id(p, p->nr_cpus);
 	e[2] = IOAPIC_VERSION;
 	e[3] = 1; /* usable */
 	put32(e + 4, HVABS_IOAPIC_ADDR);
@@ -108,7 +108,7 @@ static uint8_t *cpus_bus_ioapic(uint8_t *e, const struct hvabs_platform *p)
 static void build(uint8_t *buf, size_t len, const struct hvabs_platform *p, uint64_t gpa)
 {
 	uint8_t *mpc = buf + MPF_LEN, *e = mpc + MPC_HDR;
-	uint8_t ioapic = (uint8_t)p->nr_cpus;
+	uint8_t ioapic = (uint8_t)ldr_apic_id(p, p->nr_cpus);
 
 	e = cpus_bus_ioapic(e, p);
 	/* ISA IRQ n at pin n, but the PIT (IRQ0) at pin 2 as on a PC unless told otherwise; IRQ2

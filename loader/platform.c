@@ -108,6 +108,10 @@ int hvabs_platform_check(const struct hvabs_mem *mem, const struct hvabs_platfor
 	if (p->nr_cpus == 0 || p->nr_cpus > HVABS_PLATFORM_MAX_CPUS)
 		return ldr_err(err, errlen, -EINVAL, "nr_cpus %u: must be 1..%u", p->nr_cpus,
 			       HVABS_PLATFORM_MAX_CPUS);
+	if (p->apic_id_stride > 8 || (uint64_t)ldr_apic_id(p, p->nr_cpus) > 0xfe)
+		return ldr_err(err, errlen, -EINVAL,
+			       "%u vCPUs with APIC ID stride %u do not fit 8-bit xAPIC IDs",
+			       p->nr_cpus, p->apic_id_stride);
 	if (p->flags & ~(HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042 | HVABS_PLATFORM_IRQ0_PIN0))
 		return ldr_err(err, errlen, -EINVAL, "unknown platform flags 0x%x", p->flags);
 	if (p->nr_devices > HVABS_PLATFORM_MAX_DEVICES)

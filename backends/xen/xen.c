@@ -433,6 +433,8 @@ static int vm_get_caps(struct hvabs_be_vm *vm, struct hvabs_caps *caps)
 	if (vm->emu_flags & XEN_X86_EMU_PIT)
 		c.irqchip |= HVABS_IRQCHIP_PIT;
 	c.features = HVABS_CAP_IO_CLAIM | HVABS_CAP_MSI | HVABS_CAP_PAUSE | HVABS_CAP_FPU;
+	/* Xen gives HVM vCPU i the LAPIC ID 2i (hvm_vcpu_initialise); the tables must say so. */
+	c.apic_id_stride = 2;
 	c.nr_irqs = (vm->emu_flags & XEN_X86_EMU_IOAPIC) ? XEN_NR_GSIS
 		    : (vm->emu_flags & XEN_X86_EMU_PIC)	 ? 16
 							 : 0;

@@ -66,6 +66,7 @@ struct machine {
 	struct hvabs_rtc *rtc;
 	struct hvabs_acpi_pm *pm;
 	struct hvabs_ioapic *ioapic;
+	uint32_t apic_id_stride;
 	struct vcpu_ctx cpus[VMM_MAX_CPUS];
 	uint32_t ncpus;
 	struct mapped_file kernel, initrd;
@@ -169,13 +170,14 @@ static int setup_cpuid(struct machine *m, uint32_t index)
 	int rc = hvabs_vm_get_supported_cpuid(m->vm, ids, &n);
 	if (rc)
 		return rc;
+	uint32_t apic_id = index * (m->apic_id_stride ? m->apic_id_stride : 1);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hvabs_cpuid_entry *e = &ids[i];
 		if (e->function == 1) {
-			e->ebx = (e->ebx & 0x00ffffffu) | (index << 24);
+			e->ebx = (e->ebx & 0x00ffffffu) | (apic_id << 24);
 			e->ecx |= 1u << 31; /* running under a hypervisor */
 		} else if (e->function == 0xb || e->function == 0x1f) {
-			e->edx = index; /* x2APIC id */
+			e->edx = apic_id; /* x2APIC id */
 		}
 	}
 	return hvabs_vcpu_set_cpuid(m->cpus[index].cpu, ids, n);
@@ -305,6 +307,7 @@ static int load_kernel(struct machine *m, char *err, size_t errlen)
 	lc.platform.flags = HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042;
 	lc.platform.devices = m->acpi_devs;
 	lc.platform.nr_devices = m->nvirtio;
+	lc.platform.apic_id_stride = m->apic_id_stride;
 	int rc = hvabs_linux_load(hvabs_vm_mem(m->vm), &lc, &boot, lerr, sizeof(lerr));
 	free(cmdline);
 	if (rc) {
@@ -667,7 +670,12 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 	struct hvabs_caps caps;
 	const void *sink;
 	void *sink_ctx;
-	if (!hvabs_vm_get_caps(m->vm, &caps) && !(caps.irqchip & HVABS_IRQCHIP_IOAPIC) &&
+	if (hvabs_vm_get_caps(m->vm, &caps)) {
+		snprintf(err, errlen, "cannot read the backend's capabilities");
+		return -1;
+	}
+	m->apic_id_stride = caps.apic_id_stride;
+	if (!(caps.irqchip & HVABS_IRQCHIP_IOAPIC) &&
 	    !hvabs_vm_get_ext(m->vm, HVABS_IRQ_SINK_EXT_NAME, &sink, &sink_ctx)) {
 		struct hvabs_ioapic_config ic = {.id = m->ncpus};
 		if (hvabs_ioapic_create(m->vm, &ic, &m->ioapic)) {
@@ -705,7 +713,7 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 	}
 	if (setup_virtio(m, err, errlen))
 		return -1;
-	return load_kernel(m, err, errlen);
+	return cfg->xen_domid >= 0 ? 0 : load_kernel(m, err, errlen);
 }
 
 enum vmm_outcome machine_run(struct machine *m)

@@ -49,7 +49,7 @@ extern "C" {
 #define HVABS_IOAPIC_ADDR 0xfec00000u
 /** Number of I/O APIC pins (GSIs 0 .. 23). */
 #define HVABS_IOAPIC_PINS 24u
-/** Most vCPUs the tables can describe (8-bit xAPIC IDs, one taken by the I/O APIC). */
+/** Most vCPUs the tables can describe (8-bit xAPIC IDs, one taken by the I/O APIC; fewer with an APIC ID stride). */
 #define HVABS_PLATFORM_MAX_CPUS 254u
 /** Most devices hvabs_platform::devices may list. */
 #define HVABS_PLATFORM_MAX_DEVICES 256u
@@ -111,6 +111,13 @@ struct hvabs_platform {
 	uint32_t flags;				 /**< HVABS_PLATFORM_* bits. */
 	const struct hvabs_acpi_device *devices; /**< MMIO devices, or NULL. */
 	size_t nr_devices;			 /**< Entries in `devices`. */
+	/**
+	 * vCPU i's local APIC ID is i * stride (0 means 1), as the hypervisor
+	 * assigns them: hvabs_caps::apic_id_stride. The I/O APIC takes the next
+	 * ID after the last vCPU's.
+	 */
+	uint32_t apic_id_stride;
+	uint32_t pad; /**< Reserved, zero. */
 };
 
 /**

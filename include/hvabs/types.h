@@ -301,6 +301,9 @@ struct hvabs_caps {
 	uint64_t features;	/**< HVABS_CAP_* bits. */
 	uint32_t state_version; /**< Version of the VM state blob (0 when unsupported). */
 	uint32_t nr_irqs;	/**< Number of interrupt lines (GSIs) the irqchip has. */
+	uint32_t
+	    apic_id_stride; /**< vCPU i has local APIC ID i * stride (0 means 1; Xen HVM: 2). */
+	uint32_t pad;	    /**< Reserved, zero. */
 };
 
 #ifdef __cplusplus
