@@ -54,8 +54,18 @@ int main(int argc, char **argv)
 	/* Writes to a console pipe or socket whose reader left must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
+	/* HVABS_LOG=error|warn|info|debug sets how much hvabs itself says (default warn). */
+	struct hvabs_logger env_default = {0};
+	enum hvabs_log_level level = HVABS_LOG_WARN;
+	for (int l = HVABS_LOG_DEBUG; l > HVABS_LOG_WARN; l--)
+		if (hvabs_log_enabled(&env_default, (enum hvabs_log_level)l)) {
+			level = (enum hvabs_log_level)l;
+			break;
+		}
+	if (!hvabs_log_enabled(&env_default, HVABS_LOG_WARN))
+		level = HVABS_LOG_ERROR;
 	struct hvabs_backend_opts opts = {
-	    .logger = {.fn = log_handler, .max_level = HVABS_LOG_WARN},
+	    .logger = {.fn = log_handler, .max_level = level},
 	    .errbuf = err,
 	    .errbuf_len = sizeof(err),
 	};
