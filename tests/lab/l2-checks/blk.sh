@@ -51,7 +51,10 @@ done
 found=$(count_disks)
 for d in /sys/block/vd*; do
 	[ -e "$d" ] || continue
-	echo "${d##*/}: serial '$(cat "$d/serial" 2>/dev/null)' sectors $(cat "$d/size") ro $(cat "$d/ro")"
+	# The transport's platform device: LNRO0005:NN when found through the
+	# ACPI DSDT, virtio-mmio.N through virtio_mmio.device=.
+	via=$(readlink -f "$d/device/..")
+	echo "${d##*/}: serial '$(cat "$d/serial" 2>/dev/null)' sectors $(cat "$d/size") ro $(cat "$d/ro") via ${via##*/}"
 done
 if [ "$ndisks" = 0 ]; then
 	echo "blk is expected but no hvabs.disk= word says what to check"

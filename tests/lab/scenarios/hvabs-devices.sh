@@ -100,16 +100,17 @@ run_l2() {
 		--initrd /l2/initrd.img --cmdline "$append" --memory 256M --cpus 1 \
 		--timeout "$tmo" "$@" </dev/null >"$dir/$name.fifo" 2>&1 &
 	pid=$!
-	KILLED=0
+	KILLED=0 KILLED_COMM=
 	while IFS= read -r line; do
 		echo "$line" >>"$dir/$name.log"
 		echo "L2| $line"
 		if [ -n "$kill_on" ] && [ $KILLED = 0 ]; then
 			case $line in
 			*"$kill_on"*)
+				KILLED_COMM=$(cat /proc/$pid/comm 2>/dev/null)
 				kill -KILL $pid
 				KILLED=1
-				lab_log "$name: SIGKILL to hvabs-vmm on '$kill_on'"
+				lab_log "$name: SIGKILL to $pid ($KILLED_COMM) on '$kill_on'"
 				;;
 			esac
 		fi
@@ -187,6 +188,8 @@ hvabs.expect=durable hvabs.durable=hvabs-durable:7:9:synced" \
 	detail="vmm_rc=$RC exit=${T_EXIT}s"
 	if [ $KILLED = 0 ]; then
 		lab_result devices-durable FAIL "the guest never said HVABS-DURABLE-SYNCED; $detail"
+	elif [ "$KILLED_COMM" != hvabs-vmm ]; then
+		lab_result devices-durable FAIL "the SIGKILL went to '$KILLED_COMM', not hvabs-vmm; $detail"
 	elif [ "$RC" != 137 ]; then
 		lab_result devices-durable FAIL "hvabs-vmm was not ended by the SIGKILL (want status 137); $detail"
 	elif ! out=$(same_image durable); then
