@@ -624,13 +624,39 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Xen attach mode: the backend attaches to domain N when its options say
+ * "domid=N"; the user's own --backend-options follow.
+ */
+static int attach_options(const struct vmm_config *cfg, struct hvabs_backend *be, char *opts,
+			  size_t len, char *err, size_t errlen)
+{
+	if (cfg->xen_domid < 0)
+		return 0;
+	if (strcmp(hvabs_backend_name(be), "xen")) {
+		snprintf(err, errlen,
+			 "--xen-domid needs the Xen backend (--hypervisor xen), not '%s'",
+			 hvabs_backend_name(be));
+		return -1;
+	}
+	int n = snprintf(opts, len, "domid=%d%s%s", cfg->xen_domid, cfg->backend_options ? "," : "",
+			 cfg->backend_options ? cfg->backend_options : "");
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "--backend-options: too long");
+		return -1;
+	}
+	return 0;
+}
+
 int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struct machine **out,
 		   char *err, size_t errlen)
 {
 	struct machine *m = calloc(1, sizeof(*m));
+	char opts[1024];
 	struct hvabs_vm_config vc = {.max_vcpus = cfg->cpus,
 				     .flags = HVABS_VM_IRQCHIP,
-				     .backend_options = cfg->backend_options};
+				     .backend_options =
+					 cfg->xen_domid >= 0 ? opts : cfg->backend_options};
 	int rc;
 
 	if (!m) {
@@ -655,6 +681,8 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 		fprintf(m->trace, "# hvabs-vmm --trace-exits: replay with --hypervisor mock "
 				  "--backend-options script=FILE\n");
 	}
+	if (attach_options(cfg, be, opts, sizeof(opts), err, errlen))
+		return -1;
 	rc = hvabs_vm_create(be, &vc, &m->vm);
 	if (rc) {
 		snprintf(err, errlen, "%s: cannot create a VM: %s", hvabs_backend_name(be),
