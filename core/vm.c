@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* VM lifetime, RAM, capabilities and the VM-wide backend ops. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -336,13 +337,31 @@ int hvabs_vm_get_time(const struct hvabs_vm *vm, uint64_t *ns)
 	return 0;
 }
 
+/* vm_stop was appended to the v1 table: it must stay right after vm_get_ext. */
+_Static_assert(offsetof(struct hvabs_backend_ops, vm_stop) ==
+		   offsetof(struct hvabs_backend_ops, vm_get_ext) + sizeof(void (*)(void)),
+	       "vm_stop is the last op of ABI 1.0");
+
 void hvabs_vm_request_stop(struct hvabs_vm *vm, enum hvabs_stop_reason reason)
 {
 	int none = HVABS_STOP_NONE;
 
 	if (reason == HVABS_STOP_NONE)
 		return;
-	atomic_compare_exchange_strong(&vm->stop_reason, &none, (int)reason);
+	/*
+	 * Only the request that sets the reason tells the backend, and before
+	 * any vCPU is kicked: by the time a run loop returns the stop, the
+	 * hypervisor has heard why (Xen then holds the guest's vCPUs, so none
+	 * runs on past its power-off write).
+	 */
+	if (atomic_compare_exchange_strong(&vm->stop_reason, &none, (int)reason) &&
+	    BE_HAS(vm->be, vm_stop)) {
+		int rc = vm->be->ops->vm_stop(vm->bvm, (uint32_t)reason);
+		if (rc)
+			hvabs_log(&vm->be->logger, HVABS_LOG_WARN, CORE,
+				  "%s: cannot tell the hypervisor why the VM stops (reason %d): %s",
+				  vm->be->name, (int)reason, strerror(-rc));
+	}
 	pthread_mutex_lock(&vm->lock);
 	for (uint32_t i = 0; i < vm->max_vcpus; i++)
 		if (vm->vcpus[i]) {

@@ -18,7 +18,7 @@
 static const char *const op_names[OP_COUNT] = {
     "vm_create", "mem_alloc", "mem_map",     "mem_unmap", "irq_line",  "msi",
     "irqfd",	 "ioeventfd", "vcpu_create", "vcpu_run",  "vcpu_kick", "get_regs",
-    "set_regs",	 "get_sregs", "set_sregs",   "pause",	  "resume",
+    "set_regs",	 "get_sregs", "set_sregs",   "pause",	  "resume",    "vm_stop",
 };
 
 int mock_op_by_name(const char *name)
@@ -640,11 +640,38 @@ static int ext_line_level(void *ctx, uint32_t gsi)
 	return l;
 }
 
+/* Stop reasons as calls() names them after "vm_stop:". */
+static const char *const stop_names[HVABS_STOP_HOST + 1] = {"none", "poweroff", "reset", "crash",
+							    "host"};
+
+static int vm_stop(struct hvabs_be_vm *vm, uint32_t reason)
+{
+	int rc = mock_count(vm, OP_VM_STOP);
+
+	if (rc)
+		return rc;
+	if (reason == HVABS_STOP_NONE || reason > HVABS_STOP_HOST)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	vm->stop_calls[reason]++;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
 static uint64_t ext_calls(void *ctx, const char *op)
 {
 	struct hvabs_be_vm *vm = ctx;
 	int i = mock_op_by_name(op);
 
+	if (op && !strncmp(op, "vm_stop:", 8)) {
+		for (int r = 0; r <= HVABS_STOP_HOST; r++)
+			if (!strcmp(op + 8, stop_names[r])) {
+				pthread_mutex_lock(&vm->lock);
+				uint64_t n = vm->stop_calls[r];
+				pthread_mutex_unlock(&vm->lock);
+				return n;
+			}
+	}
 	if (i < 0)
 		return 0;
 	pthread_mutex_lock(&vm->lock);
@@ -713,6 +740,7 @@ static const struct hvabs_backend_ops mock_ops = {
     .vcpu_set_state = mock_vcpu_set_state,
     .get_clock = get_clock,
     .vm_get_ext = vm_get_ext,
+    .vm_stop = vm_stop,
 };
 
 /*

@@ -34,6 +34,7 @@ enum mock_op {
 	OP_SET_SREGS,
 	OP_PAUSE,
 	OP_RESUME,
+	OP_VM_STOP,
 	OP_COUNT
 };
 
@@ -112,6 +113,7 @@ struct hvabs_be_vm {
 	uint64_t pre_count[MOCK_MAX_VCPUS];
 	char *script_path;
 	uint64_t calls[OP_COUNT];
+	uint64_t stop_calls[HVABS_STOP_HOST + 1]; /* vm_stop by reason: calls("vm_stop:poweroff") */
 	uint32_t fail_countdown[OP_COUNT];
 	int fail_err[OP_COUNT];
 };

@@ -260,6 +260,24 @@ struct hvabs_backend_ops {
 	 * "hvabs-mock-v1"). On success stores the table and its context.
 	 */
 	int (*vm_get_ext)(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx);
+	/**
+	 * Tells the hypervisor why the VM is stopping, as a device model does
+	 * when its own power or reset device fires (Xen: a domain shutdown, so
+	 * the toolstack's on_poweroff/on_reboot/on_crash policy sees it).
+	 * hvabs_vm_request_stop() calls it once per stop, for the request that
+	 * sets the stop reason (the first since hvabs_vm_clear_stop()), before
+	 * it kicks the vCPUs. It runs on the requesting thread, often a vCPU
+	 * thread inside a device callback whose exit is not completed yet, so
+	 * it must not wait for any vCPU. A failure is logged; the stop goes on.
+	 * Appended to the v1 table after vm_get_ext: a table that ends before
+	 * it, or NULL, means the backend has nothing to tell.
+	 * @param vm the VM.
+	 * @param reason an enum hvabs_stop_reason value (vm.h), never
+	 *        #HVABS_STOP_NONE; #HVABS_STOP_HOST means the host, not the
+	 *        guest, ends the run.
+	 * @return 0 or negative errno.
+	 */
+	int (*vm_stop)(struct hvabs_be_vm *vm, uint32_t reason);
 };
 
 /**
