@@ -12,10 +12,11 @@
 #     "HVABS-VSOCK guest", read the host's echo back;
 #   - host to guest: listen on GUEST_PORT; the host connects and sends
 #     "HVABS-VSOCK host", the guest echoes it.
-# Host side (the L1 scenario): hvabs-vmm --vsock cid=CID,socket=PATH; the
-# host connects to PATH and writes "CONNECT GUEST_PORT\n" (the Firecracker
-# convention) for host to guest, and listens on PATH_HOST_PORT for guest to
-# host.
+# Host side (the L1 scenario): hvabs-vmm --vsock cid=CID,socket=PATH, the
+# hybrid vsock of docs/virtio.md: for host to guest it connects to PATH,
+# writes "CONNECT GUEST_PORT\n" and must read "OK <port>\n" before the data;
+# for guest to host it listens on the Unix socket PATH_HOST_PORT
+# ("<path>_<port>"), where the guest's connect to 2:HOST_PORT arrives.
 # Busybox has no AF_VSOCK or unix-socket client (its nc is TCP/UDP only), so
 # both sides need a tool: socat (VSOCK-CONNECT, VSOCK-LISTEN, UNIX-CONNECT)
 # with its libraries in the L2 initramfs and in L1, which lab.sh does not
