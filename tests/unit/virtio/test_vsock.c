@@ -555,6 +555,35 @@ static void guest_initiated(void **state)
 	rig_down(&g);
 }
 
+/* Half-close: the guest stops sending, the host sees EOF and can still answer. */
+static void half_close(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	struct th h;
+	char buf[16];
+
+	rig_up(env, &g);
+	int lfd = host_listen(&g, 5000);
+	int fd = guest_to_host(env, &g, lfd, 48000, 5000, 1u << 20);
+	gsend(env, &g, gh(OP(RW), 48000, 5000), "req", 3);
+	struct th s = gh(OP(SHUTDOWN), 48000, 5000);
+	s.flags = HVABS_VIRTIO_VSOCK_SHUTDOWN_SEND;
+	gsend(env, &g, s, NULL, 0);
+	assert_int_equal(host_read(env, fd, buf, sizeof(buf)), 3); /* then end of file */
+	assert_memory_equal(buf, "req", 3);
+	assert_int_equal(write(fd, "resp", 4), 4);
+	grecv_op(env, &g, OP(RW), &h, buf);
+	assert_int_equal(h.len, 4);
+	assert_memory_equal(buf, "resp", 4);
+	/* More data after SHUTDOWN(SEND) breaks the promise: RST. */
+	gsend(env, &g, gh(OP(RW), 48000, 5000), "late", 4);
+	grecv_op(env, &g, OP(RST), &h, NULL);
+	close(fd);
+	close(lfd);
+	rig_down(&g);
+}
+
 /* The guest gives 10 bytes of credit: it gets 10 bytes, and more only as it grants more. */
 static void credit_to_guest(void **state)
 {
@@ -899,11 +928,11 @@ static void malformed_chains(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    VT_CASE(identity_and_config), VT_CASE(host_initiated),   VT_CASE(host_data_before_ok),
-	    VT_CASE(host_refused),	  VT_CASE(guest_initiated),  VT_CASE(credit_to_guest),
-	    VT_CASE(credit_from_guest),	  VT_CASE(credit_violation), VT_CASE(bad_packets),
-	    VT_CASE(connection_limit),	  VT_CASE(transport_reset),  VT_CASE(driver_reset),
-	    VT_CASE(malformed_chains),
+	    VT_CASE(identity_and_config), VT_CASE(host_initiated),    VT_CASE(host_data_before_ok),
+	    VT_CASE(host_refused),	  VT_CASE(guest_initiated),   VT_CASE(half_close),
+	    VT_CASE(credit_to_guest),	  VT_CASE(credit_from_guest), VT_CASE(credit_violation),
+	    VT_CASE(bad_packets),	  VT_CASE(connection_limit),  VT_CASE(transport_reset),
+	    VT_CASE(driver_reset),	  VT_CASE(malformed_chains),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
