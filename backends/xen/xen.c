@@ -485,6 +485,7 @@ static const struct hvabs_backend_ops xen_ops = {
     .vcpu_set_state = NULL,
     .get_clock = NULL,
     .vm_get_ext = xen_vm_get_ext,
+    .vm_stop = xen_vm_stop,
 };
 
 const struct hvabs_backend_ops *hvabs_backend_entry_v1(const struct hvabs_host *host)

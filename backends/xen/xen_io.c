@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The ioreq server (xen/include/public/hvm/dm_op.h) and interrupts.
+ * The ioreq server (xen/include/public/hvm/dm_op.h), interrupts, and the
+ * domain's shutdown.
  *
  * Order of setup, as Xen needs it: create the server (no buffered ioreqs:
  * every access is synchronous, so the VMM sees writes in guest order), map
@@ -206,37 +207,91 @@ int xen_msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data)
 	return 0;
 }
 
+/* The extension's codes are Xen's own (public/sched.h). */
+_Static_assert(HVABS_XEN_SHUTDOWN_POWEROFF == SHUTDOWN_poweroff &&
+		   HVABS_XEN_SHUTDOWN_REBOOT == SHUTDOWN_reboot &&
+		   HVABS_XEN_SHUTDOWN_SUSPEND == SHUTDOWN_suspend &&
+		   HVABS_XEN_SHUTDOWN_CRASH == SHUTDOWN_crash &&
+		   HVABS_XEN_SHUTDOWN_WATCHDOG == SHUTDOWN_watchdog &&
+		   HVABS_XEN_SHUTDOWN_SOFT_RESET == SHUTDOWN_soft_reset &&
+		   SHUTDOWN_MAX == SHUTDOWN_soft_reset,
+	       "HVABS_XEN_SHUTDOWN_* are Xen's SHUTDOWN_*");
+
 static uint32_t ext_domid(void *ctx)
 {
 	return ((struct hvabs_be_vm *)ctx)->domid;
 }
 
-static int ext_shutdown(void *ctx, uint32_t reason)
+/*
+ * As QEMU's destroy_hvm_domain(): Xen marks the domain shutting down and
+ * stops its vCPUs, deferring any that waits for an ioreq until it has its
+ * answer. A domain already shutting down keeps its first reason.
+ */
+static int shutdown_domain(struct hvabs_be_vm *vm, uint32_t reason)
 {
-	struct hvabs_be_vm *vm = ctx;
-
 	if (reason > SHUTDOWN_MAX)
 		return -EINVAL;
+	if (atomic_load(&vm->gone))
+		return -ESRCH;
 	if (vm->x->xendevicemodel_shutdown(vm->dmod, vm->domid, reason)) {
 		int rc = xen_errno();
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN, "d%u: shutdown (reason %u): %s",
-				vm->domid, reason, strerror(-rc));
+		if (rc != -ESRCH)
+			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
+					"d%u: shutdown (reason %u): %s", vm->domid, reason,
+					strerror(-rc));
 		return rc;
 	}
+	hvabs_host_logf(vm->host, HVABS_LOG_INFO, XEN, "d%u: shut down with reason %u", vm->domid,
+			reason);
 	return 0;
 }
 
-static const struct xen_ext_v1 ext_v1 = {
-    .hdr = {HVABS_ABI_CURRENT, sizeof(struct xen_ext_v1)},
+static int ext_shutdown(void *ctx, uint32_t reason)
+{
+	return shutdown_domain(ctx, reason);
+}
+
+static const struct hvabs_xen_ext ext_v1 = {
+    .hdr = {HVABS_ABI_CURRENT, sizeof(struct hvabs_xen_ext)},
     .domid = ext_domid,
     .shutdown = ext_shutdown,
 };
 
 int xen_vm_get_ext(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx)
 {
-	if (strcmp(name, XEN_EXT_NAME))
+	if (strcmp(name, HVABS_XEN_EXT_NAME))
 		return -ENOENT;
 	*table = &ext_v1;
 	*ctx = vm;
 	return 0;
+}
+
+/*
+ * The guest's power-off, reset or crash, as hvabs' devices saw it, becomes
+ * the domain's shutdown reason: in attach mode the toolstack acts on it
+ * (xl's on_poweroff, on_reboot, on_crash), in direct mode it stops the
+ * guest's vCPUs at once. A stop of the host's own (a signal, a timeout, an
+ * error of the VMM) is not the guest's: the domain is left as it is.
+ */
+int xen_vm_stop(struct hvabs_be_vm *vm, uint32_t reason)
+{
+	uint32_t code;
+
+	switch (reason) {
+	case HVABS_STOP_POWEROFF:
+		code = SHUTDOWN_poweroff;
+		break;
+	case HVABS_STOP_RESET:
+		code = SHUTDOWN_reboot;
+		break;
+	case HVABS_STOP_CRASH:
+		code = SHUTDOWN_crash;
+		break;
+	case HVABS_STOP_HOST:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	int rc = shutdown_domain(vm, code);
+	return rc == -ESRCH ? 0 : rc; /* gone already: nothing left to tell */
 }

@@ -24,6 +24,7 @@
 #include <xen/hvm/ioreq.h>
 
 #include "hvabs/backend.h"
+#include "hvabs/xen.h"
 
 #define XEN	       "xen"
 
@@ -96,21 +97,6 @@ struct xen_lib {
 	XEN_FN(xenevtchn_unmask);
 };
 #undef XEN_FN
-
-/*
- * The extension table hvabs_vm_get_ext("hvabs-xen-v1") returns (docs/xen.md):
- * the domain's id, and a way to tell Xen the guest shut down, as QEMU does
- * when its own ACPI or reset device fires (the core does not pass a stop's
- * reason to backends). Grows at the end only.
- */
-#define XEN_EXT_NAME "hvabs-xen-v1"
-struct xen_ext_v1 {
-	struct hvabs_hdr hdr;
-	/* The domain this VM serves. */
-	uint32_t (*domid)(void *ctx);
-	/* xendevicemodel_shutdown(): @p reason is a SHUTDOWN_* of xen/sched.h. */
-	int (*shutdown)(void *ctx, uint32_t reason);
-};
 
 /* ---- guest RAM as the backend maps it (xen_ioreq.c) ---- */
 
@@ -256,6 +242,7 @@ int xen_io_claim(struct hvabs_be_vm *vm, uint32_t space, uint64_t base, uint64_t
 int xen_irq_line(struct hvabs_be_vm *vm, uint32_t gsi, uint32_t level);
 int xen_msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data);
 int xen_vm_get_ext(struct hvabs_be_vm *vm, const char *name, const void **table, void **ctx);
+int xen_vm_stop(struct hvabs_be_vm *vm, uint32_t reason);
 int xen_server_open(struct hvabs_be_vm *vm);
 void xen_server_disable(struct hvabs_be_vm *vm);
 void xen_server_close(struct hvabs_be_vm *vm);

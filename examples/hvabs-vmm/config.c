@@ -738,5 +738,17 @@ enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv
 		(void)ERR("no kernel: give --kernel FILE (or a config file with one)");
 		return VMM_PARSE_ERROR;
 	}
+	/* Xen attach mode: the toolstack built the domain and decides what a reboot does. */
+	if (c->xen_domid >= 0 && (c->kernel || c->initrd)) {
+		(void)ERR(
+		    "--xen-domid serves a domain its toolstack loaded: no --kernel or --initrd");
+		return VMM_PARSE_ERROR;
+	}
+	if (c->xen_domid >= 0 && c->reboot == VMM_REBOOT_RESTART) {
+		(void)ERR(
+		    "--reboot=restart cannot be used with --xen-domid: the toolstack restarts "
+		    "the domain (xl's on_reboot)");
+		return VMM_PARSE_ERROR;
+	}
 	return VMM_PARSE_RUN;
 }

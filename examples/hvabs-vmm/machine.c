@@ -109,7 +109,12 @@ static void set_outcome(struct machine *m, enum vmm_outcome o)
 
 	if (!atomic_compare_exchange_strong(&m->outcome, &running, (int)o))
 		return;
-	hvabs_vm_request_stop(m->vm, HVABS_STOP_HOST);
+	/*
+	 * A crash we saw (a panic on the console) is the guest's: the backend
+	 * passes it on (Xen: on_crash). Power-off and reset were requested by
+	 * their devices already, and the rest is the host's own stop.
+	 */
+	hvabs_vm_request_stop(m->vm, o == VMM_CRASH ? HVABS_STOP_CRASH : HVABS_STOP_HOST);
 	pthread_mutex_lock(&m->lock);
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);

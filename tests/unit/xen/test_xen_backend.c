@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <hvabs/hvabs.h>
 #include <hvabs/loader.h>
+#include <hvabs/xen.h>
 #include <xenctrl.h>
 #include <xen/hvm/ioreq.h>
 #include <xen/hvm/params.h>
@@ -649,18 +650,13 @@ static void random_slots(void **state)
 }
 
 /*
- * The "hvabs-xen-v1" extension (docs/xen.md): the VMM tells Xen its guest
- * shut down, and the vCPUs then report the shutdown like any other.
+ * The "hvabs-xen-v1" extension (hvabs/xen.h): the domain's id, and a
+ * shutdown the vCPUs then report like any other.
  */
-struct xen_ext_v1 {
-	struct hvabs_hdr hdr;
-	uint32_t (*domid)(void *ctx);
-	int (*shutdown)(void *ctx, uint32_t reason);
-};
-
 static void extension(void **state)
 {
 	struct fx f;
+	struct hvabs_xen x;
 	const void *table;
 	void *ctx;
 	int paused, reason;
@@ -669,18 +665,101 @@ static void extension(void **state)
 	(void)state;
 	setup_direct(&f, 1);
 	assert_int_equal(hvabs_vm_get_ext(f.vm, "hvabs-mock-v1", &table, &ctx), -ENOENT);
-	assert_int_equal(hvabs_vm_get_ext(f.vm, "hvabs-xen-v1", &table, &ctx), 0);
-	const struct xen_ext_v1 *x = table;
-	assert_true(x->hdr.struct_size >= sizeof(*x));
-	assert_int_equal(x->domid(ctx), f.domid);
-	assert_int_equal(x->shutdown(ctx, 99), -EINVAL);
+	assert_int_equal(hvabs_xen_get(f.vm, &x), 0);
+	assert_true(x.ext->hdr.struct_size >= sizeof(*x.ext));
+	assert_int_equal(x.ext->domid(x.ctx), f.domid);
+	assert_int_equal(x.ext->shutdown(x.ctx, 99), -EINVAL);
 	const struct fake_act spin = {.kind = FAKE_SPIN};
 	assert_int_equal(ctl->program(f.domid, 0, &spin, 1), 0);
-	assert_int_equal(x->shutdown(ctx, SHUTDOWN_reboot), 0);
+	assert_int_equal(x.ext->shutdown(x.ctx, HVABS_XEN_SHUTDOWN_WATCHDOG), 0);
 	assert_int_equal(ctl->dom_state(f.domid, &paused, &reason, &online), 0);
-	assert_int_equal(reason, SHUTDOWN_reboot);
-	assert_int_equal(run(&f), HVABS_EXIT_RESET);
+	assert_int_equal(reason, SHUTDOWN_watchdog);
+	struct hvabs_exit e;
+	assert_int_equal(hvabs_vcpu_run_loop(f.cpu, &e), 0);
+	assert_int_equal(e.kind, HVABS_EXIT_SYSTEM_EVENT);
+	assert_int_equal(e.u.system_event.type, HVABS_SYSTEM_EVENT_OTHER);
+	assert_int_equal(e.u.system_event.data[0], HVABS_XEN_SHUTDOWN_WATCHDOG);
 	close_vm(&f);
+}
+
+/* A device that stops the VM when the guest writes to it, as ACPI PM and the i8042 do. */
+struct stopper {
+	struct hvabs_vm *vm;
+	enum hvabs_stop_reason reason;
+};
+
+static int stopper_write(void *o, uint64_t off, uint32_t size, uint64_t val)
+{
+	struct stopper *s = o;
+
+	(void)off;
+	(void)size;
+	(void)val;
+	hvabs_vm_request_stop(s->vm, s->reason);
+	return 0;
+}
+
+static const struct hvabs_bus_ops stopper_ops = {.write = stopper_write};
+
+/*
+ * The guest's power-off, reset and crash become the domain's shutdown
+ * reason while the guest's write is still in flight, in both modes; the
+ * host's own stop leaves the domain alone, and an attached domain outlives
+ * its device model with the reason it was given.
+ */
+static void stop_reasons_reach_xen(void **state)
+{
+	static const struct {
+		enum hvabs_stop_reason stop;
+		int attach;
+		int xen_reason; /* -1: no shutdown */
+		uint32_t kind;
+	} cases[] = {
+	    {HVABS_STOP_POWEROFF, 0, SHUTDOWN_poweroff, HVABS_EXIT_SYSTEM_EVENT},
+	    {HVABS_STOP_RESET, 0, SHUTDOWN_reboot, HVABS_EXIT_RESET},
+	    {HVABS_STOP_CRASH, 0, SHUTDOWN_crash, HVABS_EXIT_SYSTEM_EVENT},
+	    {HVABS_STOP_HOST, 0, -1, HVABS_EXIT_CANCELED},
+	    {HVABS_STOP_POWEROFF, 1, SHUTDOWN_poweroff, HVABS_EXIT_SYSTEM_EVENT},
+	    {HVABS_STOP_RESET, 1, SHUTDOWN_reboot, HVABS_EXIT_RESET},
+	    {HVABS_STOP_HOST, 1, -1, HVABS_EXIT_CANCELED},
+	};
+	char opts[64];
+	int paused, reason;
+	uint32_t online, domid;
+
+	(void)state;
+	ctl->set_all_down_poweroff(0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fx f;
+		struct stopper st;
+		if (cases[i].attach) {
+			assert_int_equal(ctl->make_domain(1, RAM_SIZE, 1, &domid), 0);
+			snprintf(opts, sizeof(opts), "domid=%u," POLL_OPTS, domid);
+			assert_int_equal(open_vm(&f, 1, opts), 0);
+			f.domid = domid;
+			assert_int_equal(hvabs_vm_add_ram(f.vm, 0, RAM_SIZE, 0, &f.ram), 0);
+			assert_int_equal(hvabs_vcpu_create(f.vm, 0, &f.cpu), 0);
+		} else {
+			setup_direct(&f, 1);
+		}
+		st.vm = f.vm;
+		st.reason = cases[i].stop;
+		assert_int_equal(
+		    hvabs_bus_register(f.vm, HVABS_SPACE_PIO, 0x604, 2, &stopper_ops, &st, 0, NULL),
+		    0);
+		const struct fake_act a = {
+		    .kind = FAKE_PIO_OUT, .addr = 0x604, .size = 2, .value = 0x3400};
+		assert_int_equal(ctl->program(f.domid, 0, &a, 1), 0);
+		assert_int_equal(run(&f), cases[i].kind);
+		assert_int_equal(ctl->dom_state(f.domid, &paused, &reason, &online), 0);
+		assert_int_equal(reason, cases[i].xen_reason);
+		close_vm(&f);
+		if (cases[i].attach) {
+			assert_int_equal(ctl->dom_state(domid, &paused, &reason, &online), 0);
+			assert_int_equal(reason, cases[i].xen_reason);
+			assert_int_equal(ctl->destroy_domain(domid), 0);
+		}
+	}
 }
 
 static void no_hap(void **state)
@@ -711,6 +790,7 @@ int main(void)
 	    T(leaks_on_every_error),
 	    T(random_slots),
 	    T(extension),
+	    T(stop_reasons_reach_xen),
 	    T(no_hap),
 	};
 

@@ -5,7 +5,7 @@
  * a script of port accesses, and hvabs-vmm --xen-domid must serve that
  * domain, not one of its own. At exit the fake writes what Xen was left with
  * (FAKE_XEN_REPORT): whether the domain was unpaused, the shutdown reason the
- * device model gave it,
+ * device model gave it (what `xl`'s on_poweroff/on_reboot/on_crash act on),
  * whether any domain was created, and any handle left open.
  *
  * Environment (from CTest): HVABS_VMM, the hvabs-vmm binary; HVABS_XEN_LIBS,
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xen/sched.h>
 
 extern char **environ;
 
@@ -152,7 +153,7 @@ static void expect_clean(const struct run *r)
 	expect(r, r->report, "violations 0\n");
 }
 
-/* The tiny guest's recorded I/O, served in the toolstack's domain. */
+/* The tiny guest's recorded I/O, served in the toolstack's domain; power-off reaches Xen. */
 static void attach_serves_the_domain(void **state)
 {
 	struct run *r = *state;
@@ -165,12 +166,17 @@ static void attach_serves_the_domain(void **state)
 	expect(r, r->out, "HVABS-TINY: hello from long mode");
 	expect(r, r->out, "HVABS-TINY: poweroff");
 	expect(r, r->err, "guest stopped: power-off");
-	/* Unpaused by hvabs and left to its toolstack. */
-	expect(r, r->report, "domain 1 exists 1 paused 0 ");
+	/*
+	 * The script ends without a halt, so only hvabs could have told Xen:
+	 * the domain is shut down for power-off and otherwise left to xl.
+	 */
+	char want[64];
+	snprintf(want, sizeof(want), "domain 1 exists 1 paused 0 shutdown %d ", SHUTDOWN_poweroff);
+	expect(r, r->report, want);
 	expect_clean(r);
 }
 
-/* A reset through the i8042 ends the run as a reboot. */
+/* A reset through the i8042 becomes SHUTDOWN_reboot, for xl's on_reboot. */
 static void attach_reset_reaches_xen(void **state)
 {
 	struct run *r = *state;
@@ -178,7 +184,7 @@ static void attach_reset_reaches_xen(void **state)
 	static const char *const args[] = {
 	    "--hypervisor", "xen",	 "--xen-domid",	      "1",	   "--memory", "16M",
 	    "--timeout",    VMM_TIMEOUT, "--backend-options", "poll_ms=5", NULL};
-	char path[256];
+	char path[256], want[64];
 
 	script[0] = '\0';
 	script_print(script, sizeof(script), "going down\n");
@@ -189,12 +195,13 @@ static void attach_reset_reaches_xen(void **state)
 	expect_status(r, 0);
 	expect(r, r->out, "going down");
 	expect(r, r->err, "guest stopped: reboot");
-	expect(r, r->report, "domain 1 exists 1 paused 0 ");
+	snprintf(want, sizeof(want), "domain 1 exists 1 paused 0 shutdown %d ", SHUTDOWN_reboot);
+	expect(r, r->report, want);
 	expect_clean(r);
 	unlink(path);
 }
 
-/* A panic on the console is a crash. */
+/* A panic on the console is a crash for hvabs-vmm, and for xl's on_crash too. */
 static void attach_panic_is_a_crash(void **state)
 {
 	struct run *r = *state;
@@ -202,7 +209,7 @@ static void attach_panic_is_a_crash(void **state)
 	static const char *const args[] = {
 	    "--hypervisor", "xen",	 "--xen-domid",	      "1",	   "--memory", "16M",
 	    "--timeout",    VMM_TIMEOUT, "--backend-options", "poll_ms=5", NULL};
-	char path[256];
+	char path[256], want[64];
 
 	script[0] = '\0';
 	script_print(script, sizeof(script), "Kernel panic - not syncing: test\n");
@@ -211,7 +218,8 @@ static void attach_panic_is_a_crash(void **state)
 	run_vmm(r, "pvh:1:32", path, args);
 	expect_status(r, 1);
 	expect(r, r->err, "guest stopped: crash");
-	expect(r, r->report, "domain 1 exists 1 paused 0 ");
+	snprintf(want, sizeof(want), "domain 1 exists 1 paused 0 shutdown %d ", SHUTDOWN_crash);
+	expect(r, r->report, want);
 	expect_clean(r);
 	unlink(path);
 }
@@ -244,6 +252,23 @@ static void xen_domid_needs_xen(void **state)
 	expect(r, r->err, "--xen-domid needs the Xen backend");
 }
 
+/* What attach mode cannot do is refused up front: the toolstack loads and restarts the domain. */
+static void attach_refuses_loader_and_restart(void **state)
+{
+	struct run *r = *state;
+	static const char *const kernel[] = {"--hypervisor", "xen",	  "--xen-domid", "1",
+					     "--kernel",     "/dev/null", NULL};
+	static const char *const restart[] = {"--hypervisor",	  "xen", "--xen-domid", "1",
+					      "--reboot=restart", NULL};
+
+	run_vmm(r, "pvh:1:32", NULL, kernel);
+	expect_status(r, 2);
+	expect(r, r->err, "no --kernel or --initrd");
+	run_vmm(r, "pvh:1:32", NULL, restart);
+	expect_status(r, 2);
+	expect(r, r->err, "the toolstack restarts the domain");
+}
+
 static int setup(void **state)
 {
 	*state = calloc(1, sizeof(struct run));
@@ -264,6 +289,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(attach_panic_is_a_crash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(attach_needs_every_vcpu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(xen_domid_needs_xen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(attach_refuses_loader_and_restart, setup, teardown),
 	};
 
 	if (!mkdtemp(dir)) {
