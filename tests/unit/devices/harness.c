@@ -12,7 +12,17 @@
 
 #include "harness.h"
 
-static const struct devt_driver *const drivers[] = {&devt_mock_driver};
+/*
+ * The drivers a program can pick with argv[1]. The mock's (drv_mock.c) is
+ * linked into every program; the others are weak references, resolved only
+ * in the programs their backend's CMakeLists links them into
+ * (drv_xen_devices.c, devt_drv_mshv.c) and NULL elsewhere.
+ */
+extern const struct devt_driver devt_xen_driver __attribute__((weak));
+extern const struct devt_driver devt_mshv_driver __attribute__((weak));
+
+static const struct devt_driver *const drivers[] = {&devt_mock_driver, &devt_xen_driver,
+						    &devt_mshv_driver};
 
 static const struct devt_driver *driver;
 /* The env of the running test: drivers are reached through its VM. */
@@ -23,10 +33,15 @@ void devt_init(int argc, char **argv)
 	const char *name = argc > 1 ? argv[1] : "mock";
 
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-		if (!strcmp(drivers[i]->backend, name))
+		if (drivers[i] && !strcmp(drivers[i]->backend, name))
 			driver = drivers[i];
 	if (!driver) {
-		fprintf(stderr, "no device-test driver for backend '%s'\n", name);
+		fprintf(stderr,
+			"no device-test driver for backend '%s' in this program (it has:", name);
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+			if (drivers[i])
+				fprintf(stderr, " %s", drivers[i]->backend);
+		fprintf(stderr, ")\n");
 		exit(1);
 	}
 }
