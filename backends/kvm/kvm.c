@@ -58,38 +58,65 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Logs a warning a guest can provoke: at most RL_BURST lines per window. */
-void kvm_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...)
+void kvm_ratelimit_init(struct kvm_ratelimit *rl)
+{
+	memset(rl, 0, sizeof(*rl));
+	pthread_mutex_init(&rl->lock, NULL);
+}
+
+void kvm_ratelimit_fini(struct kvm_ratelimit *rl)
+{
+	pthread_mutex_destroy(&rl->lock);
+}
+
+static void log_limited_v(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt,
+			  va_list ap)
 {
 	char msg[400];
 	uint32_t dropped = 0;
-	va_list ap;
 
-	pthread_mutex_lock(&vm->rl_lock);
+	pthread_mutex_lock(&rl->lock);
 	uint64_t t = now_ns();
-	if (t - vm->rl_window_ns >= RL_WINDOW_NS) {
-		vm->rl_window_ns = t;
-		vm->rl_used = 0;
+	if (t - rl->window_ns >= RL_WINDOW_NS) {
+		rl->window_ns = t;
+		rl->used = 0;
 	}
-	int allow = vm->rl_used < RL_BURST;
+	int allow = rl->used < RL_BURST;
 	if (allow) {
-		vm->rl_used++;
-		dropped = vm->rl_dropped;
-		vm->rl_dropped = 0;
+		rl->used++;
+		dropped = rl->dropped;
+		rl->dropped = 0;
 	} else {
-		vm->rl_dropped++;
+		rl->dropped++;
 	}
-	pthread_mutex_unlock(&vm->rl_lock);
+	pthread_mutex_unlock(&rl->lock);
 	if (!allow)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (dropped)
 		hvabs_host_logf(vm->host, HVABS_LOG_WARN, KVM, "%s (%u similar lines suppressed)",
 				msg, dropped);
 	else
 		hvabs_host_logf(vm->host, HVABS_LOG_WARN, KVM, "%s", msg);
+}
+
+/* Logs a warning a guest can provoke: at most RL_BURST lines per window of @p rl. */
+void kvm_log_limited(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_limited_v(vm, rl, fmt, ap);
+	va_end(ap);
+}
+
+void kvm_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_limited_v(vm, &vm->rl, fmt, ap);
+	va_end(ap);
 }
 
 static const char *dev_path(void)
@@ -169,6 +196,28 @@ static int parse_u32(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int parse_bool(const char *s, uint32_t *out)
+{
+	uint32_t v;
+
+	if (parse_u32(s, &v) || v > 1)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* crosscheck_corrupt=addr|data, a test-only fault in the cross-check (README.md). */
+static int parse_corrupt(const char *s, uint32_t *out)
+{
+	if (!strcmp(s, "addr"))
+		*out = KVM_XC_CORRUPT_ADDR;
+	else if (!strcmp(s, "data"))
+		*out = KVM_XC_CORRUPT_DATA;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* Backend options: "key=value,..." (README.md lists them). */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
@@ -190,6 +239,10 @@ static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 			rc = parse_u32(val, &vm->fail_at[KVM_FAULT_VM]);
 		else if (val && !strcmp(t, "fail_vcpu_step"))
 			rc = parse_u32(val, &vm->fail_at[KVM_FAULT_VCPU]);
+		else if (val && !strcmp(t, "crosscheck"))
+			rc = parse_bool(val, &vm->xc_enable);
+		else if (val && !strcmp(t, "crosscheck_corrupt"))
+			rc = parse_corrupt(val, &vm->xc_corrupt);
 		else
 			rc = -EINVAL;
 		if (rc)
@@ -331,6 +384,7 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 	if (!vm)
 		return;
 	/* Closing the VM fd drops the irqchip, irqfds, ioeventfds and slots in the kernel. */
+	kvm_xcheck_fini(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	kvm_irq_fini(vm);
@@ -339,7 +393,7 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 		close(vm->kvm_fd);
 	free(vm->vcpus);
 	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->rl_lock);
+	kvm_ratelimit_fini(&vm->rl);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -362,12 +416,15 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 	vm->irq_base = KVM_IRQ_BASE_DEFAULT;
 	vm->max_vcpus = cfg->max_vcpus;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_mutex_init(&vm->rl_lock, NULL);
+	kvm_ratelimit_init(&vm->rl);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	vm->io = HVABS_HAS_FIELD(cfg, io) ? cfg->io : NULL;
 	rc = parse_options(vm, cfg->options);
+	if (!rc)
+		rc = kvm_xcheck_init(vm);
 	if (!rc)
 		rc = kvm_signal_init(host, &vm->kick_sig);
 	if (!rc)
@@ -381,6 +438,7 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 			rc = -ENOMEM;
 	}
 	if (rc) {
+		kvm_xcheck_discard(vm); /* no summary for a VM that never existed */
 		vm_destroy(vm);
 		return rc;
 	}

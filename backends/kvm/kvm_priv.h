@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 
 #include "hvabs/backend.h"
+#include "hvabs/x86emu.h"
 
 #define KVM		"kvm"
 #define KVM_DEV_DEFAULT "/dev/kvm"
@@ -62,6 +63,25 @@ struct kvm_slot {
 	int used;
 };
 
+/* A rate limit for log lines a guest can provoke (kvm_log_limited()). */
+struct kvm_ratelimit {
+	pthread_mutex_t lock;
+	uint64_t window_ns;
+	uint32_t used;
+	uint32_t dropped;
+};
+
+/* The x86 emulator cross-check (kvm_xcheck*.c); NULL pointers when it is off. */
+struct kvm_xc_vm;
+struct kvm_xc_vcpu;
+
+/* crosscheck_corrupt=: a test-only fault in the emulator's view (README "Cross-check"). */
+enum kvm_xc_corrupt {
+	KVM_XC_CORRUPT_NONE = 0,
+	KVM_XC_CORRUPT_ADDR = 1, /* every guest-physical address it computes is one byte off */
+	KVM_XC_CORRUPT_DATA = 2, /* the first byte of every write it makes is inverted */
+};
+
 struct kvm_msi_route {
 	int fd;
 	uint32_t gsi;
@@ -74,11 +94,12 @@ struct hvabs_be_vcpu {
 	uint32_t index;
 	int fd;
 	struct kvm_run *run;
-	atomic_uint req;      /* KVM_REQ_* */
-	atomic_int state;     /* enum kvm_vcpu_state */
-	_Atomic pid_t tid;    /* kernel id of the thread that runs the vCPU, for tgkill() */
-	uint64_t thread;      /* thread_serial() of that thread, 0 before the first run */
-	uint32_t last_reason; /* KVM exit reason of the previous run, to complete it */
+	atomic_uint req;	/* KVM_REQ_* */
+	atomic_int state;	/* enum kvm_vcpu_state */
+	_Atomic pid_t tid;	/* kernel id of the thread that runs the vCPU, for tgkill() */
+	uint64_t thread;	/* thread_serial() of that thread, 0 before the first run */
+	uint32_t last_reason;	/* KVM exit reason of the previous run, to complete it */
+	struct kvm_xc_vcpu *xc; /* cross-check state, only with crosscheck=1 */
 };
 
 struct hvabs_be_vm {
@@ -117,16 +138,24 @@ struct hvabs_be_vm {
 	uint32_t steps[KVM_FAULT_COUNT];
 
 	/* Rate limit for guest-triggered log lines. */
-	pthread_mutex_t rl_lock;
-	uint64_t rl_window_ns;
-	uint32_t rl_used;
-	uint32_t rl_dropped;
+	struct kvm_ratelimit rl;
+
+	/* The core's callbacks (guest RAM reads for the cross-check). */
+	const struct hvabs_host_io *io;
+	/* Options crosscheck= and crosscheck_corrupt=, then the cross-check itself. */
+	uint32_t xc_enable;
+	uint32_t xc_corrupt; /* enum kvm_xc_corrupt */
+	struct kvm_xc_vm *xc;
 };
 
 /* kvm.c */
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 int kvm_fault(struct hvabs_be_vm *vm, enum kvm_fault_site site, const char *what);
 void kvm_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...) HVABS_PRINTF(2, 3);
+void kvm_log_limited(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt, ...)
+    HVABS_PRINTF(3, 4);
+void kvm_ratelimit_init(struct kvm_ratelimit *rl);
+void kvm_ratelimit_fini(struct kvm_ratelimit *rl);
 int kvm_check_cap(struct hvabs_be_vm *vm, long cap);
 
 /* kvm_mem.c */
@@ -174,6 +203,136 @@ int kvm_get_supported_cpuid(struct hvabs_be_vm *vm, struct hvabs_cpuid_entry *e,
 int kvm_set_cpuid(struct hvabs_be_vcpu *v, const struct hvabs_cpuid_entry *e, uint32_t n);
 int kvm_get_lapic(struct hvabs_be_vcpu *v, struct hvabs_lapic *l);
 int kvm_set_lapic(struct hvabs_be_vcpu *v, const struct hvabs_lapic *l);
+
+/*
+ * The cross-check's working state (kvm_xcheck.c decides, kvm_xcheck_emu.c
+ * runs the emulator). One instruction makes at most 4 MMIO exits: 2 access
+ * streams (read-modify-write, MOVS) of 2 page fragments each.
+ */
+#define KVM_XC_MAX_EXITS 4
+#define KVM_XC_BACK	 HVABS_X86EMU_MAX_INSN /* bytes fetched before RIP */
+#define KVM_XC_TLB	 4		       /* translations one check remembers */
+
+/* A vCPU as an instruction found it, and that instruction's bytes. */
+struct kvm_xc_state {
+	struct hvabs_regs regs;
+	struct hvabs_sregs sregs;
+	uint32_t mode; /* enum hvabs_x86emu_mode */
+	uint32_t len;  /* bytes in insn[] */
+	uint8_t insn[HVABS_X86EMU_MAX_INSN];
+};
+
+/* One MMIO exit, as KVM reported it or as the emulator predicts it. */
+struct kvm_xc_exit {
+	uint64_t gpa;
+	uint32_t len;
+	uint32_t is_write;
+	uint8_t data[8]; /* writes only */
+};
+
+/* What the emulator made of one instruction. */
+struct kvm_xc_pred {
+	int rc; /* hvabs_x86emu_run(); -ENXIO: an address did not translate */
+	struct hvabs_x86emu_insn insn;
+	struct kvm_xc_exit exits[KVM_XC_MAX_EXITS]; /* the MMIO exits KVM should make, in order */
+	uint32_t nexits;
+	uint64_t bad_linear; /* rc -ENXIO: the linear address */
+};
+
+/* One MMIO exit being checked. */
+struct kvm_xc_check {
+	struct hvabs_be_vcpu *v;
+	struct kvm_xc_exit kvm;	 /* KVM's decoding */
+	struct kvm_xc_state now; /* the vCPU at the exit (insn[] unused) */
+	/* Bytes around RIP: win[KVM_XC_BACK] is the byte at RIP; bit i of avail says win[i] was read. */
+	uint8_t win[KVM_XC_BACK + HVABS_X86EMU_MAX_INSN];
+	uint32_t avail;
+	uint32_t back; /* bytes before RIP that may be fetched (fewer near IP 0) */
+	uint64_t tlb_lin[KVM_XC_TLB], tlb_gpa[KVM_XC_TLB];
+	uint32_t ntlb;
+};
+
+/* Instructions the emulator cannot decode, by opcode, for the summary. */
+#define KVM_XC_GAPS 16
+struct kvm_xc_gap {
+	char opcode[32];
+	uint64_t count;
+	uint64_t rip; /* the first one seen */
+	uint32_t mode;
+	uint32_t len;
+	uint8_t bytes[HVABS_X86EMU_MAX_INSN];
+};
+
+/* Per VM. */
+struct kvm_xc_vm {
+	atomic_uint_fast64_t checked;	    /* MMIO exits the emulator ran for */
+	atomic_uint_fast64_t disagreements; /* of those, where it and KVM differ */
+	atomic_uint_fast64_t undecodable;   /* of those, where it could not decode */
+	atomic_uint_fast64_t unchecked;	    /* exits whose instruction could not be read */
+	atomic_int soft_walk;		    /* KVM_TRANSLATE answers nothing: walk in software */
+	struct kvm_ratelimit rl;
+	pthread_mutex_t lock; /* gaps */
+	struct kvm_xc_gap gaps[KVM_XC_GAPS];
+	uint32_t ngaps;
+	uint64_t gaps_dropped; /* exits whose opcode did not fit in gaps[] */
+};
+
+/*
+ * Per vCPU: an instruction whose first MMIO exits were judged and whose next
+ * ones are due, in up to KVM_XC_HYP readings (decoding a write backwards can
+ * find several that agree so far; the exits that follow tell them apart).
+ */
+#define KVM_XC_HYP 4
+struct kvm_xc_vcpu {
+	uint32_t npending; /* readings in st[] */
+	int maybe_done;	   /* a reading that agreed needs no more exits */
+	int backwards;	   /* they were found by decoding backwards from a write's RIP */
+	uint32_t step;	   /* exits of the instruction seen so far */
+	struct kvm_xc_state st[KVM_XC_HYP];
+	uint8_t answers[KVM_XC_MAX_EXITS][8]; /* what the VMM answered to its reads */
+};
+
+/* kvm_xcheck_emu.c: state, instruction bytes, translation and the emulator */
+int kvm_xc_capture(struct kvm_xc_check *c);
+int kvm_xc_translate(struct kvm_xc_check *c, uint64_t lin, uint64_t *gpa);
+int kvm_xc_predict(struct kvm_xc_check *c, const struct kvm_xc_state *st,
+		   const uint8_t (*answers)[8], uint32_t nanswers, struct kvm_xc_pred *p);
+int kvm_xc_exit_equal(const struct kvm_xc_exit *a, const struct kvm_xc_exit *b);
+uint64_t kvm_xc_ip_linear(const struct kvm_xc_state *st, uint64_t ip);
+
+/* kvm_xcheck.c: the cross-check's lifetime, accounting and logs */
+int kvm_xcheck_init(struct hvabs_be_vm *vm);
+void kvm_xcheck_fini(struct hvabs_be_vm *vm);
+void kvm_xcheck_discard(struct hvabs_be_vm *vm);
+int kvm_xcheck_vcpu_init(struct hvabs_be_vcpu *v);
+void kvm_xcheck_vcpu_fini(struct hvabs_be_vcpu *v);
+void kvm_xcheck_mmio(struct hvabs_be_vcpu *v);
+void kvm_xcheck_complete(struct hvabs_be_vcpu *v);
+
+/* kvm_insn_len.c: instruction lengths for the cross-check */
+#define KVM_INSN_VEX   0x10 /* kvm_insn_info::map flag: a VEX-encoded instruction */
+#define KVM_INSN_EVEX  0x20 /* kvm_insn_info::map flag: an EVEX-encoded instruction */
+#define KVM_INSN_RIP   16   /* kvm_insn_info::base: RIP-relative */
+#define KVM_INSN_NOREG 0xff /* no base, index or segment override */
+struct kvm_insn_info {
+	uint8_t len;	   /* bytes, prefixes included */
+	uint8_t map;	   /* 0 one-byte, 1 0F, 2 0F38, 3 0F3A (VEX/EVEX: their map | flag) */
+	uint8_t opcode;	   /* the opcode byte in that map */
+	uint8_t modrm;	   /* the ModRM byte, when has_modrm */
+	uint8_t has_modrm; /* 1 when there is a ModRM byte */
+	uint8_t mem;	   /* 1 when it addresses memory (ModRM memory form, moffs, string) */
+	/* The ModRM memory operand: seg:[base + index * scale + disp], addr_size bytes wide. */
+	uint8_t addr_size;
+	uint8_t seg;   /* ES 0, CS 1, SS 2, DS 3, FS 4, GS 5 */
+	uint8_t base;  /* register 0-15 (RAX..R15), KVM_INSN_RIP or KVM_INSN_NOREG */
+	uint8_t index; /* register 0-15 or KVM_INSN_NOREG */
+	uint8_t scale;
+	int64_t disp;
+};
+/* 0, -ENODATA when @p n bytes end first, -EINVAL for what is no instruction (or XOP). */
+int kvm_insn_length(unsigned mode, const uint8_t *b, size_t n, struct kvm_insn_info *out);
+/* "0f 7f", "ff /0", "vex 0f 38 18": the opcode, for logs. */
+void kvm_insn_name(const struct kvm_insn_info *in, char *buf, size_t len);
 
 /* kvm_state.c */
 int kvm_get_state(struct hvabs_be_vm *vm, void *buf, size_t *len);

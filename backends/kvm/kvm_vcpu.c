@@ -112,6 +112,11 @@ int kvm_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu
 	v->index = index;
 	v->fd = -1;
 	v->run = MAP_FAILED;
+	rc = kvm_xcheck_vcpu_init(v);
+	if (rc) {
+		free(v);
+		return rc;
+	}
 	pthread_mutex_lock(&vm->lock);
 	if (vm->vcpus[index]) {
 		rc = -EEXIST;
@@ -144,6 +149,7 @@ err:
 		munmap(v->run, vm->run_size);
 	if (v->fd >= 0)
 		close(v->fd);
+	kvm_xcheck_vcpu_fini(v);
 	free(v);
 	return rc;
 }
@@ -158,6 +164,7 @@ void kvm_vcpu_destroy(struct hvabs_be_vcpu *v)
 	pthread_mutex_unlock(&vm->lock);
 	munmap(v->run, vm->run_size);
 	close(v->fd);
+	kvm_xcheck_vcpu_fini(v);
 	free(v);
 }
 
