@@ -48,7 +48,9 @@ struct hvabs_virtio_net {
 	uint32_t pkt_len;	      /* 0: no frame waiting */
 	struct hvabs_virtq_seg *pool; /* segments of the held chains, in order */
 	uint32_t pool_cap, pool_used;
-	struct hvabs_virtq_chain *held; /* popped, not yet used; oldest first */
+	struct hvabs_virtq_chain *held;		      /* popped, not yet used; oldest first */
+	const struct hvabs_virtq_chain **push_chains; /* put_frame's batch, qsize entries */
+	uint32_t *push_len;
 	uint32_t nheld;
 	uint64_t held_len; /* writable bytes in all held chains */
 

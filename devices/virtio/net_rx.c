@@ -34,7 +34,9 @@ int net_rx_init(struct hvabs_virtio_net *n)
 	n->pool_cap = 2 * n->qsize;
 	n->pool = calloc(n->pool_cap, sizeof(*n->pool));
 	n->held = calloc(n->qsize, sizeof(*n->held));
-	return n->pkt && n->pool && n->held ? 0 : -ENOMEM;
+	n->push_chains = calloc(n->qsize, sizeof(*n->push_chains));
+	n->push_len = calloc(n->qsize, sizeof(*n->push_len));
+	return n->pkt && n->pool && n->held && n->push_chains && n->push_len ? 0 : -ENOMEM;
 }
 
 void net_rx_fini(struct hvabs_virtio_net *n)
@@ -42,6 +44,8 @@ void net_rx_fini(struct hvabs_virtio_net *n)
 	free(n->pkt);
 	free(n->pool);
 	free(n->held);
+	free(n->push_chains);
+	free(n->push_len);
 }
 
 void net_rx_drop(struct hvabs_virtio_net *n)
@@ -135,9 +139,9 @@ static void drop_frame(struct hvabs_virtio_net *n, const char *why)
 }
 
 /*
- * Copies the waiting frame into the first @p k held chains and returns them.
- * The used entries are published one by one (hvabs_virtq_push() has no batch
- * form), oldest first, so the header chain is always the first the driver sees.
+ * Copies the waiting frame into the first @p k held chains and returns them
+ * with one used-index update (hvabs_virtq_push_many), so a driver polling the
+ * ring never sees part of a merged frame and counts buffers missing.
  */
 static int put_frame(struct hvabs_virtio_net *n, struct hvabs_virtq *q, uint32_t k)
 {
@@ -151,10 +155,12 @@ static int put_frame(struct hvabs_virtio_net *n, struct hvabs_virtq *q, uint32_t
 		    n->pkt_len - off < c->writable_len ? n->pkt_len - off : c->writable_len;
 		hvabs_virtq_chain_write(c, 0, n->pkt + off, part);
 		off += part;
-		if (hvabs_virtq_push(q, c, part)) {
-			net_rx_drop(n);
-			return -EIO;
-		}
+		n->push_chains[i] = c;
+		n->push_len[i] = part;
+	}
+	if (hvabs_virtq_push_many(q, n->push_chains, n->push_len, k)) {
+		net_rx_drop(n);
+		return -EIO;
 	}
 	n->st.rx_packets++;
 	n->st.rx_bytes += n->pkt_len - NET_HDR;

@@ -446,30 +446,47 @@ static void mark_written(const struct hvabs_virtq_chain *c, uint32_t len)
 	}
 }
 
-int hvabs_virtq_push(struct hvabs_virtq *q, const struct hvabs_virtq_chain *c, uint32_t written)
+int hvabs_virtq_push_many(struct hvabs_virtq *q, const struct hvabs_virtq_chain *const *chains,
+			  const uint32_t *written, uint32_t n)
 {
-	if (c->generation != q->generation)
-		return -ESTALE;
+	if (!n)
+		return 0;
+	if (!chains || !written)
+		return -EINVAL;
+	/* Check every chain before writing anything: all or nothing. */
+	for (uint32_t i = 0; i < n; i++)
+		if (chains[i]->generation != q->generation)
+			return -ESTALE;
 	if (!q->enabled)
 		return -ENODEV;
 	if (q->broken)
 		return -EIO;
-	if (written > c->writable_len || !q->in_flight)
+	if (q->in_flight < n)
 		return -EINVAL;
-	uint8_t *e = used_elem(q, q->used_idx);
-	st32(e, c->head);
-	st32(e + 4, written);
-	mark_written(c, written);
-	hvabs_mem_mark_dirty(q->mem, q->used_gpa + (uint64_t)(e - q->used), 8);
-	/* Write fence: the buffer contents and the used element before the used
+	for (uint32_t i = 0; i < n; i++)
+		if (written[i] > chains[i]->writable_len)
+			return -EINVAL;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *e = used_elem(q, (uint16_t)(q->used_idx + i));
+		st32(e, chains[i]->head);
+		st32(e + 4, written[i]);
+		mark_written(chains[i], written[i]);
+		hvabs_mem_mark_dirty(q->mem, q->used_gpa + (uint64_t)(e - q->used), 8);
+	}
+	/* Write fence: the buffer contents and the used elements before the used
 	 * idx store. Pairs with the driver's rmb after its used idx load
 	 * (virtqueue_get_buf_ctx_split). */
 	atomic_thread_fence(memory_order_release);
-	q->used_idx++;
+	q->used_idx = (uint16_t)(q->used_idx + n);
 	st16(q->used + 2, q->used_idx);
 	hvabs_mem_mark_dirty(q->mem, q->used_gpa + 2, 2);
-	q->in_flight--;
+	q->in_flight -= n;
 	return 0;
+}
+
+int hvabs_virtq_push(struct hvabs_virtq *q, const struct hvabs_virtq_chain *c, uint32_t written)
+{
+	return hvabs_virtq_push_many(q, &c, &written, 1);
 }
 
 bool hvabs_virtq_notify_needed(struct hvabs_virtq *q)

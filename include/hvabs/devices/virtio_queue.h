@@ -218,6 +218,23 @@ HVABS_API HVABS_MUST_CHECK int
 hvabs_virtq_push(struct hvabs_virtq *q, const struct hvabs_virtq_chain *chain, uint32_t written);
 
 /**
+ * Returns @p n chains at once: writes every used element, then publishes the
+ * used index once, so the driver sees all of them or none. A device that
+ * spreads one message over several chains (virtio-net's mergeable receive
+ * buffers, §5.1.6.4) must use this, or a driver polling in between sees a
+ * partial message. All chains are checked before anything is written.
+ * Thread: the queue's user.
+ * @param q the queue.
+ * @param chains the chains, each popped from @p q.
+ * @param written bytes written into each.
+ * @param n number of chains (0 is a no-op).
+ * @return 0 or negative errno, as hvabs_virtq_push(); on error nothing is written.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_virtq_push_many(struct hvabs_virtq *q,
+						     const struct hvabs_virtq_chain *const *chains,
+						     const uint32_t *written, uint32_t n);
+
+/**
  * Says whether the driver wants a used-buffer notification for the chains
  * pushed since the previous call: with #HVABS_VIRTIO_F_EVENT_IDX, when the
  * used index passed `used_event` (§2.7.10); without it, unless the driver set

@@ -359,6 +359,45 @@ static void push_rules(void **state)
 	rig_down(&r);
 }
 
+/* Several chains returned at once: all checked first, one used-index update. */
+static void push_many(void **state)
+{
+	struct vt_env *env = *state;
+	struct qrig r;
+	struct hvabs_virtq_seg segs2[QMAX], segs3[QMAX];
+	struct hvabs_virtq_chain c2, c3;
+	uint16_t heads[3];
+	uint32_t id, len;
+
+	rig_up(env, &r, 8, 0);
+	hvabs_virtq_chain_init(&c2, segs2, QMAX);
+	hvabs_virtq_chain_init(&c3, segs3, QMAX);
+	for (int i = 0; i < 3; i++)
+		heads[i] = vqb_add(&r.b, &(struct vqb_buf){vqb_alloc(&r.b, 8), 8, true}, 1);
+	assert_int_equal(hvabs_virtq_pop(r.q, &r.c), 0);
+	assert_int_equal(hvabs_virtq_pop(r.q, &c2), 0);
+	assert_int_equal(hvabs_virtq_pop(r.q, &c3), 0);
+	const struct hvabs_virtq_chain *all[3] = {&r.c, &c2, &c3};
+	uint32_t too_big[3] = {8, 9, 8}, ok[3] = {8, 5, 1};
+	/* One bad length: nothing at all is published. */
+	uint8_t *before = vt_ram_copy(env);
+	assert_int_equal(hvabs_virtq_push_many(r.q, all, too_big, 3), -EINVAL);
+	vt_ram_same(env, before, NULL, 0);
+	free(before);
+	assert_false(vqb_get_used(&r.b, &id, &len));
+	assert_int_equal(hvabs_virtq_push_many(r.q, all, ok, 0), 0);
+	assert_int_equal(hvabs_virtq_push_many(r.q, all, ok, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_true(vqb_get_used(&r.b, &id, &len));
+		assert_int_equal(id, heads[i]);
+		assert_int_equal(len, ok[i]);
+	}
+	assert_false(vqb_get_used(&r.b, &id, &len));
+	/* More chains than are in flight. */
+	assert_int_equal(hvabs_virtq_push_many(r.q, all, ok, 1), -EINVAL);
+	rig_down(&r);
+}
+
 static void index_wrap(void **state)
 {
 	struct vt_env *env = *state;
@@ -394,7 +433,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    VT_CASE(direct_chain), VT_CASE(indirect_chains), VT_CASE(chain_iov),
 	    VT_CASE(event_idx),	   VT_CASE(malformed),	     VT_CASE(enable_refusals),
-	    VT_CASE(push_rules),   VT_CASE(index_wrap),
+	    VT_CASE(push_rules),   VT_CASE(push_many),	     VT_CASE(index_wrap),
 	};
 
 	vt_init(argc, argv);
