@@ -24,8 +24,11 @@
 #include <hvabs/devices/rtc.h>
 #include <hvabs/devices/uart8250.h>
 #include <hvabs/devices/virtio_blk.h>
+#include <hvabs/devices/virtio_console.h>
 #include <hvabs/devices/virtio_mmio.h>
+#include <hvabs/devices/virtio_net.h>
 #include <hvabs/devices/virtio_rng.h>
+#include <hvabs/devices/virtio_vsock.h>
 #include <hvabs/loader.h>
 
 #include "machine.h"
@@ -86,6 +89,9 @@ struct machine {
 	struct hvabs_event *stdin_ev;
 	struct hvabs_virtio_blk *disks[VMM_MAX_DISKS];
 	struct hvabs_virtio_rng *rng;
+	struct hvabs_virtio_net *nets[VMM_MAX_NETS];
+	struct hvabs_virtio_console *vcon;
+	struct hvabs_virtio_vsock *vsock;
 	struct hvabs_acpi_device acpi_devs[MAX_VIRTIO];
 	uint32_t nvirtio;
 	char virtio_cmdline[MAX_VIRTIO * 48];
@@ -263,9 +269,36 @@ static int setup_virtio(struct machine *m, char *err, size_t errlen)
 		}
 		announce_virtio(m, hvabs_virtio_blk_transport(m->disks[i]));
 	}
-	if (c->nnets) {
-		snprintf(err, errlen, "--net needs virtio-net, which this build does not have yet");
-		return -1;
+	for (unsigned i = 0; i < c->nnets; i++) {
+		struct hvabs_virtio_net_config nc = {0};
+		snprintf(name, sizeof(name), "net%u", i);
+		if (next_virtio_slot(m, name, &nc.mmio, err, errlen))
+			return -1;
+		nc.tap = c->nets[i].tap;
+		nc.mac = c->nets[i].has_mac ? c->nets[i].mac : NULL;
+		int rc = hvabs_virtio_net_create(m->vm, &nc, &m->nets[i]);
+		if (rc) {
+			snprintf(err, errlen, "--net tap=%s: %s", c->nets[i].tap, strerror(-rc));
+			return -1;
+		}
+		announce_virtio(m, hvabs_virtio_net_transport(m->nets[i]));
+	}
+	if (c->console == VMM_CONSOLE_PTY || c->console == VMM_CONSOLE_SOCKET) {
+		struct hvabs_virtio_console_config cc = {0};
+		if (next_virtio_slot(m, "console", &cc.mmio, err, errlen))
+			return -1;
+		cc.backend = c->console == VMM_CONSOLE_PTY ? HVABS_VIRTIO_CONSOLE_PTY
+							   : HVABS_VIRTIO_CONSOLE_SOCKET;
+		cc.path = c->console_path;
+		int rc = hvabs_virtio_console_create(m->vm, &cc, &m->vcon);
+		if (rc) {
+			snprintf(err, errlen, "--console: virtio-console: %s", strerror(-rc));
+			return -1;
+		}
+		if (c->console == VMM_CONSOLE_PTY)
+			fprintf(stderr, "hvabs-vmm: virtio-console (hvc0) on %s\n",
+				hvabs_virtio_console_pty_path(m->vcon));
+		announce_virtio(m, hvabs_virtio_console_transport(m->vcon));
 	}
 	if (c->rng) {
 		struct hvabs_virtio_rng_config rc_cfg = {0};
@@ -279,9 +312,18 @@ static int setup_virtio(struct machine *m, char *err, size_t errlen)
 		announce_virtio(m, hvabs_virtio_rng_transport(m->rng));
 	}
 	if (c->vsock_cid) {
-		snprintf(err, errlen,
-			 "--vsock needs virtio-vsock, which this build does not have yet");
-		return -1;
+		struct hvabs_virtio_vsock_config vc = {0};
+		if (next_virtio_slot(m, "vsock", &vc.mmio, err, errlen))
+			return -1;
+		vc.guest_cid = c->vsock_cid;
+		vc.path = c->vsock_socket;
+		int rc = hvabs_virtio_vsock_create(m->vm, &vc, &m->vsock);
+		if (rc) {
+			snprintf(err, errlen, "--vsock socket=%s: %s", c->vsock_socket,
+				 strerror(-rc));
+			return -1;
+		}
+		announce_virtio(m, hvabs_virtio_vsock_transport(m->vsock));
 	}
 	return 0;
 }
@@ -417,10 +459,10 @@ static int setup_console(struct machine *m, char *err, size_t errlen)
 	case VMM_CONSOLE_NONE:
 		break;
 	default:
-		snprintf(err, errlen,
-			 "--console pty and socket need virtio-console, which this "
-			 "build does not have; use stdio, file=PATH or none");
-		return -1;
+		/* pty, socket: the interactive console is virtio-console (hvc0); the
+		 * boot log on COM1 still goes to stdout. */
+		m->out_fd = STDOUT_FILENO;
+		break;
 	}
 	uc.out_fd = m->out_fd;
 	uc.loop = m->loop;
@@ -826,6 +868,10 @@ void machine_destroy(struct machine *m)
 		hvabs_virtio_blk_destroy(m->disks[i]);
 	}
 	hvabs_virtio_rng_destroy(m->rng);
+	for (unsigned i = 0; i < VMM_MAX_NETS; i++)
+		hvabs_virtio_net_destroy(m->nets[i]);
+	hvabs_virtio_console_destroy(m->vcon);
+	hvabs_virtio_vsock_destroy(m->vsock);
 	hvabs_event_remove(m->retry_timer);
 	hvabs_event_remove(m->stdin_ev);
 	hvabs_uart_destroy(m->uart);
