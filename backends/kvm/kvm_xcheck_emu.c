@@ -118,7 +118,8 @@ int kvm_xc_translate(struct kvm_xc_check *c, uint64_t lin, uint64_t *gpa)
 			base = t.physical_address & ~(uint64_t)(PAGE_SIZE - 1);
 			rc = 0;
 		} else if (atomic_exchange(&x->soft_walk, 1) == 0) {
-			hvabs_host_logf(v->vm->host, HVABS_LOG_INFO, KVM,
+			/* A warning: the check now rests on the backend's own page walk. */
+			hvabs_host_logf(v->vm->host, HVABS_LOG_WARN, KVM,
 					"x86emu cross-check: KVM_TRANSLATE %s here; walking the "
 					"guest page tables in the backend instead",
 					r ? "fails" : "answers nothing");

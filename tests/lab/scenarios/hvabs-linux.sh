@@ -14,13 +14,17 @@
 #           ACPI reset register / i8042); hvabs-vmm must exit 0 either way
 # Also hvabs.l2timeout=SECS per case (default 300), hvabs.vmmargs=ARGS extra
 # hvabs-vmm options with ',' for spaces, and hvabs.crosscheck=1 to pass
-# the KVM backend's x86 emulator cross-check option.
+# the KVM backend's x86 emulator cross-check option (--backend-options
+# crosscheck=1); a case then also needs hvabs-vmm's summary line to report
+# MMIO exits checked and no disagreement.
 # shellcheck source=../lab-lib.sh
 . /lab/lib.sh
 
 cases=$(lab_param cases "vmlinux:1:poweroff,vmlinux:2:poweroff,vmlinux:2:reboot,bzimage:2:poweroff")
 tmo=$(lab_param l2timeout 300)
 extra=$(lab_param vmmargs "" | tr ',' ' ')
+xcheck=$(lab_param crosscheck 0)
+[ "$xcheck" = 1 ] && extra="$extra --backend-options crosscheck=1"
 if [ ! -c /dev/kvm ]; then
 	lab_result hvabs-linux FAIL "/dev/kvm is missing"
 	exit 1
@@ -30,6 +34,7 @@ export HVABS_BACKEND_PATH=/hvabs/backends
 run_case() {
 	kind=$1 cpus=$2 end=$3
 	name="hvabs-linux-$kind-${cpus}cpu-$end"
+	[ "$xcheck" = 1 ] && name="$name-xcheck"
 	case $kind in
 	vmlinux) kernel=/l2/vmlinux ;;
 	bzimage) kernel=/l2/vmlinuz ;;
@@ -62,6 +67,11 @@ run_case() {
 	detail="kernel=$kind cpus=$cpus end=$end vmm_rc=$rc exit=${t_exit}s"
 	[ -f /run/l2.up ] && detail="marker=$(lab_elapsed "$t0" "$(cat /run/l2.up)")s $detail"
 	checks_failed=$(grep -c 'HVABS-CHECK .* FAIL' /run/l2.log)
+	# The backend's summary, one line per VM (a reboot makes a second one):
+	# "x86emu cross-check: N MMIO exits checked, M disagreements, K not decodable".
+	xc=$(sed -n 's/.*x86emu cross-check: \([0-9]*\) MMIO exits checked, \([0-9]*\) disagreements, \([0-9]*\) not decodable.*/\1 \2 \3/p' /run/l2.log |
+		awk '{ n += $1; m += $2; k += $3; v++ } END { if (v) printf "%d %d %d", n, m, k }')
+	[ "$xcheck" = 1 ] && detail="$detail xcheck(checked/disagree/undecodable)=$(echo "${xc:-none}" | tr ' ' /)"
 	if [ -z "$up" ]; then
 		lab_result "$name" FAIL "no HVABS-L2-UP from the guest; $detail"
 	elif [ "$up" != "$cpus" ]; then
@@ -70,6 +80,12 @@ run_case() {
 		lab_result "$name" FAIL "the guest did not finish its checks; $detail"
 	elif [ "$checks_failed" != 0 ]; then
 		lab_result "$name" FAIL "$checks_failed device checks failed; $detail"
+	elif [ "$xcheck" = 1 ] && [ -z "$xc" ]; then
+		lab_result "$name" FAIL "no x86emu cross-check summary from hvabs-vmm; $detail"
+	elif [ "$xcheck" = 1 ] && [ "${xc%% *}" = 0 ]; then
+		lab_result "$name" FAIL "the cross-check saw no MMIO exit; $detail"
+	elif [ "$xcheck" = 1 ] && [ "$(echo "$xc" | cut -d' ' -f2)" != 0 ]; then
+		lab_result "$name" FAIL "the x86 emulator disagrees with KVM; $detail"
 	elif [ "$rc" != 0 ]; then
 		lab_result "$name" FAIL "hvabs-vmm exit status $rc; $detail"
 	elif [ "$end" = reboot ] && ! grep -q 'guest stopped: reboot' /run/l2.log; then
