@@ -1,36 +1,74 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=dash
-# L2 check: virtio-vsock. Skipped unless the command line has "vsock" in
-# hvabs.expect=. hvabs-vmm has no virtio-vsock yet (--vsock is refused), so
-# when asked for, this check fails and says so; the check it is to become:
-#
-# Command line: hvabs.vsock=CID:GUEST_PORT:HOST_PORT.
-#   - /dev/vsock exists, and the guest's local CID (IOCTL_VM_SOCKETS_GET_LOCAL_CID
-#     on /dev/vsock, or what the tool reports) is CID;
-#   - guest to host: connect to CID 2 (the host) port HOST_PORT, send
-#     "HVABS-VSOCK guest", read the host's echo back;
-#   - host to guest: listen on GUEST_PORT; the host connects and sends
-#     "HVABS-VSOCK host", the guest echoes it.
-# Host side (the L1 scenario): hvabs-vmm --vsock cid=CID,socket=PATH, the
-# hybrid vsock of docs/virtio.md: for host to guest it connects to PATH,
-# writes "CONNECT GUEST_PORT\n" and must read "OK <port>\n" before the data;
-# for guest to host it listens on the Unix socket PATH_HOST_PORT
-# ("<path>_<port>"), where the guest's connect to 2:HOST_PORT arrives.
-# Busybox has no AF_VSOCK or unix-socket client (its nc is TCP/UDP only), so
-# both sides need a tool: socat (VSOCK-CONNECT, VSOCK-LISTEN, UNIX-CONNECT)
-# with its libraries in the L2 initramfs and in L1, which lab.sh does not
-# put into the L2 image today.
+# L2 check: virtio-vsock stream connections both ways. Runs when the command
+# line has "vsock" in hvabs.expect= and says
+#   hvabs.vsock=LISTEN_PORT:HOST_PORT:NONCE
+# Busybox has no AF_VSOCK client, so this needs socat in the L2 image (the
+# hvabs-devices scenario appends it to the initramfs).
+#   host to guest: socat listens on vsock port LISTEN_PORT, then the check
+#   prints "HVABS-VSOCK-READY" straight to the console; the L1 scenario
+#   connects through hvabs-vmm's Unix socket ("CONNECT LISTEN_PORT") and
+#   sends "HVABS-VSOCK host NONCE", which must arrive within 20 s;
+#   guest to host: a connection to CID 2 (the host) port HOST_PORT carries
+#   "HVABS-VSOCK guest NONCE"; the scenario's listener on <socket>_HOST_PORT
+#   must have it (checked in L1).
+want=0 spec=
 for w in $HVABS_CMDLINE; do
 	case $w in
 	hvabs.expect=*)
 		case ",${w#*=}," in
-		*,vsock,*)
-			echo "vsock was asked for, but this check is not written yet (hvabs-vmm has no virtio-vsock)"
-			exit 1
-			;;
+		*,vsock,*) want=1 ;;
 		esac
 		;;
+	hvabs.vsock=*) spec=${w#*=} ;;
 	esac
 done
-exit 77
+[ $want = 1 ] || exit 77
+# shellcheck disable=SC2046 # meant to split
+set -- $(echo "$spec" | tr ':' ' ')
+if [ $# != 3 ]; then
+	echo "vsock is expected; want hvabs.vsock=LISTEN_PORT:HOST_PORT:NONCE, have '$spec'"
+	exit 1
+fi
+lport=$1 hport=$2 nonce=$3
+if ! command -v socat >/dev/null; then
+	echo "no socat in this image: busybox cannot open AF_VSOCK sockets"
+	exit 1
+fi
+i=0
+while [ $i -lt 50 ] && [ ! -c /dev/vsock ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+vdev=""
+for d in /sys/bus/virtio/drivers/vmw_vsock_virtio_transport/virtio*; do
+	[ -e "$d" ] && vdev=${d##*/}
+done
+echo "/dev/vsock $([ -c /dev/vsock ] && echo is there || echo is missing); the virtio transport drives '$vdev'"
+[ -n "$vdev" ] || exit 1
+
+# socat -d -d says "listening on" once it listens; the host must not
+# connect before that (hybrid vsock refuses and closes).
+timeout 20 socat -d -d -u "VSOCK-LISTEN:$lport" CREATE:/run/vsock.in 2>/run/vsock.log &
+listener=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q 'listening on' /run/vsock.log 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "HVABS-VSOCK-READY" >/dev/console
+
+fail=0
+if echo "HVABS-VSOCK guest $nonce" | timeout 10 socat -u - "VSOCK-CONNECT:2:$hport" 2>/run/vsock.err; then
+	echo "guest to host: sent 'HVABS-VSOCK guest $nonce' to 2:$hport"
+else
+	echo "guest to host: connect to 2:$hport failed: $(cat /run/vsock.err)"
+	fail=1
+fi
+wait $listener
+got=$(cat /run/vsock.in 2>/dev/null)
+echo "host to guest: received '$got' on port $lport"
+[ -n "$got" ] || grep -E ' [EW] ' /run/vsock.log
+[ "$got" = "HVABS-VSOCK host $nonce" ] || fail=1
+exit $fail
