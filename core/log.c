@@ -75,24 +75,7 @@ static uint64_t mono_ns(void)
 
 bool hvabs_ratelimit_allow(struct hvabs_ratelimit *rl, uint32_t *suppressed)
 {
-	uint64_t interval = (rl->interval_ms ? rl->interval_ms : 5000u) * 1000000ull;
-	uint32_t burst = rl->burst ? rl->burst : 10u;
-	uint64_t now = mono_ns();
-	uint64_t start = atomic_load(&rl->window_start_ns);
-
-	if (start == 0 || now - start >= interval) {
-		/* Whoever wins the exchange opens the new window; losers count in it. */
-		if (atomic_compare_exchange_strong(&rl->window_start_ns, &start, now))
-			atomic_store(&rl->used, 0);
-	}
-	if (atomic_fetch_add(&rl->used, 1) < burst) {
-		uint32_t dropped = atomic_exchange(&rl->suppressed, 0);
-		if (suppressed)
-			*suppressed = dropped;
-		return true;
-	}
-	atomic_fetch_add(&rl->suppressed, 1);
-	return false;
+	return hvabs_ratelimit_check(rl, mono_ns(), suppressed) != 0;
 }
 
 void hvabs_log_ratelimited(const struct hvabs_logger *lg, struct hvabs_ratelimit *rl,

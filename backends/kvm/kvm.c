@@ -18,9 +18,6 @@
 
 #include "kvm_priv.h"
 
-#define RL_BURST     10u
-#define RL_WINDOW_NS 5000000000ull
-
 int kvm_ioctl(int fd, unsigned long req, void *arg)
 {
 	int r;
@@ -48,75 +45,6 @@ int kvm_fault(struct hvabs_be_vm *vm, enum kvm_fault_site site, const char *what
 	hvabs_host_logf(vm->host, HVABS_LOG_INFO, KVM, "injected failure at step %u (%s)",
 			vm->steps[site], what);
 	return -EIO;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-void kvm_ratelimit_init(struct kvm_ratelimit *rl)
-{
-	memset(rl, 0, sizeof(*rl));
-	pthread_mutex_init(&rl->lock, NULL);
-}
-
-void kvm_ratelimit_fini(struct kvm_ratelimit *rl)
-{
-	pthread_mutex_destroy(&rl->lock);
-}
-
-static void log_limited_v(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt,
-			  va_list ap)
-{
-	char msg[400];
-	uint32_t dropped = 0;
-
-	pthread_mutex_lock(&rl->lock);
-	uint64_t t = now_ns();
-	if (t - rl->window_ns >= RL_WINDOW_NS) {
-		rl->window_ns = t;
-		rl->used = 0;
-	}
-	int allow = rl->used < RL_BURST;
-	if (allow) {
-		rl->used++;
-		dropped = rl->dropped;
-		rl->dropped = 0;
-	} else {
-		rl->dropped++;
-	}
-	pthread_mutex_unlock(&rl->lock);
-	if (!allow)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (dropped)
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, KVM, "%s (%u similar lines suppressed)",
-				msg, dropped);
-	else
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, KVM, "%s", msg);
-}
-
-/* Logs a warning a guest can provoke: at most RL_BURST lines per window of @p rl. */
-void kvm_log_limited(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_limited_v(vm, rl, fmt, ap);
-	va_end(ap);
-}
-
-void kvm_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_limited_v(vm, &vm->rl, fmt, ap);
-	va_end(ap);
 }
 
 static const char *dev_path(void)

@@ -63,13 +63,8 @@ struct kvm_slot {
 	int used;
 };
 
-/* A rate limit for log lines a guest can provoke (kvm_log_limited()). */
-struct kvm_ratelimit {
-	pthread_mutex_t lock;
-	uint64_t window_ns;
-	uint32_t used;
-	uint32_t dropped;
-};
+/* A rate limit for log lines a guest can provoke: backend.h's, 10 lines per 5 s. */
+#define kvm_ratelimit hvabs_ratelimit
 
 /* The x86 emulator cross-check (kvm_xcheck*.c); NULL pointers when it is off. */
 struct kvm_xc_vm;
@@ -151,11 +146,12 @@ struct hvabs_be_vm {
 /* kvm.c */
 int kvm_ioctl(int fd, unsigned long req, void *arg);
 int kvm_fault(struct hvabs_be_vm *vm, enum kvm_fault_site site, const char *what);
-void kvm_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...) HVABS_PRINTF(2, 3);
-void kvm_log_limited(struct hvabs_be_vm *vm, struct kvm_ratelimit *rl, const char *fmt, ...)
-    HVABS_PRINTF(3, 4);
-void kvm_ratelimit_init(struct kvm_ratelimit *rl);
-void kvm_ratelimit_fini(struct kvm_ratelimit *rl);
+/* Warnings a guest can provoke, rate limited per source (@p rl) or per VM. */
+#define kvm_log_limited(vm, rl, ...)                                                               \
+	hvabs_host_logf_limited((vm)->host, (rl), HVABS_LOG_WARN, KVM, __VA_ARGS__)
+#define kvm_log_guest(vm, ...) kvm_log_limited((vm), &(vm)->rl, __VA_ARGS__)
+#define kvm_ratelimit_init(rl) memset((rl), 0, sizeof(*(rl)))
+#define kvm_ratelimit_fini(rl) ((void)(rl))
 int kvm_check_cap(struct hvabs_be_vm *vm, long cap);
 
 /* kvm_mem.c */

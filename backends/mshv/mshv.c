@@ -20,51 +20,6 @@
 
 #include "mshv_priv.h"
 
-#define RL_BURST     10u
-#define RL_WINDOW_NS 5000000000ull
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Logs a warning a guest can provoke: at most RL_BURST lines per window. */
-void mshv_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...)
-{
-	char msg[400];
-	uint32_t dropped = 0;
-	va_list ap;
-
-	pthread_mutex_lock(&vm->rl_lock);
-	uint64_t t = now_ns();
-	if (t - vm->rl_window_ns >= RL_WINDOW_NS) {
-		vm->rl_window_ns = t;
-		vm->rl_used = 0;
-	}
-	int allow = vm->rl_used < RL_BURST;
-	if (allow) {
-		vm->rl_used++;
-		dropped = vm->rl_dropped;
-		vm->rl_dropped = 0;
-	} else {
-		vm->rl_dropped++;
-	}
-	pthread_mutex_unlock(&vm->rl_lock);
-	if (!allow)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (dropped)
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, MSHV, "%s (%u similar lines suppressed)",
-				msg, dropped);
-	else
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, MSHV, "%s", msg);
-}
-
 /* Opens /dev/mshv and says why not in words a user can act on. */
 static int open_dev(const struct mshv_sys *sys, char *why, size_t why_len, int *out)
 {
@@ -200,7 +155,6 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 	free(vm->vcpus);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->rl_lock);
 	pthread_rwlock_destroy(&vm->mem_lock);
 	pthread_rwlock_destroy(&vm->sink_lock);
 	free(vm);
@@ -231,7 +185,6 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 	vm->features = features();
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	pthread_mutex_init(&vm->rl_lock, NULL);
 	pthread_rwlock_init(&vm->mem_lock, NULL);
 	pthread_rwlock_init(&vm->sink_lock, NULL);
 	vm->max_vcpus = cfg->max_vcpus ? cfg->max_vcpus : 1;

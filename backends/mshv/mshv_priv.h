@@ -124,14 +124,13 @@ struct hvabs_be_vm {
 	struct hvabs_irq_sink_ext sink_ext;
 
 	/* Rate limit for guest-triggered log lines. */
-	pthread_mutex_t rl_lock;
-	uint64_t rl_window_ns;
-	uint32_t rl_used;
-	uint32_t rl_dropped;
+	struct hvabs_ratelimit rl; /* warnings a guest can provoke */
 };
 
 /* mshv.c */
-void mshv_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...) HVABS_PRINTF(2, 3);
+/* Logs a warning a guest can provoke, rate limited per VM (backend.h's limiter). */
+#define mshv_log_guest(vm, ...)                                                                    \
+	hvabs_host_logf_limited((vm)->host, &(vm)->rl, HVABS_LOG_WARN, MSHV, __VA_ARGS__)
 
 /* mshv_sys.c */
 int mshv_sys_select(const struct hvabs_host *host, const struct mshv_sys **out, char *why,

@@ -31,7 +31,9 @@
 #define HVABS_BACKEND_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "types.h"
 
@@ -355,6 +357,93 @@ static inline HVABS_PRINTF(4, 5) void hvabs_host_logf(const struct hvabs_host *h
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	host->log(host->log_opaque, level, component, buf);
+}
+
+/**
+ * A token-bucket rate limit for log lines a guest can provoke. Zero it (or
+ * use #HVABS_RATELIMIT_INIT) and keep one per message source. Lock-free and
+ * thread-safe.
+ */
+struct hvabs_ratelimit {
+	_Atomic uint64_t window_start_ns; /**< Start of the current window (CLOCK_MONOTONIC). */
+	_Atomic uint32_t used;		  /**< Lines emitted in the current window. */
+	_Atomic uint32_t suppressed;	  /**< Lines dropped since the last emitted one. */
+	uint32_t burst;			  /**< Lines allowed per window (0 = 10). */
+	uint32_t interval_ms;		  /**< Window length in ms (0 = 5000). */
+};
+
+/** Initialiser for a struct hvabs_ratelimit with the defaults (10 lines per 5 s). */
+#define HVABS_RATELIMIT_INIT                                                                       \
+	{                                                                                          \
+		0, 0, 0, 0, 0                                                                      \
+	}
+
+/**
+ * Decides whether one more line may go out at time @p now_ns under @p rl
+ * (the logic of hvabs_ratelimit_allow(), usable by backends, which do not
+ * link libhvabs). Lock-free and thread-safe.
+ * @param rl the limit.
+ * @param now_ns a CLOCK_MONOTONIC time in nanoseconds.
+ * @param suppressed out, may be NULL: lines dropped before this one, when allowed.
+ * @return 1 if the line may go out, 0 if not.
+ */
+static inline int hvabs_ratelimit_check(struct hvabs_ratelimit *rl, uint64_t now_ns,
+					uint32_t *suppressed)
+{
+	uint64_t interval = (rl->interval_ms ? rl->interval_ms : 5000u) * 1000000ull;
+	uint32_t burst = rl->burst ? rl->burst : 10u;
+	uint64_t start = atomic_load(&rl->window_start_ns);
+
+	if (start == 0 || now_ns - start >= interval) {
+		/* Whoever wins the exchange opens the new window; losers count in it. */
+		if (atomic_compare_exchange_strong(&rl->window_start_ns, &start, now_ns))
+			atomic_store(&rl->used, 0);
+	}
+	if (atomic_fetch_add(&rl->used, 1) < burst) {
+		uint32_t dropped = atomic_exchange(&rl->suppressed, 0);
+		if (suppressed)
+			*suppressed = dropped;
+		return 1;
+	}
+	atomic_fetch_add(&rl->suppressed, 1);
+	return 0;
+}
+
+/**
+ * Formats and logs one line through @p host unless @p rl says too many went
+ * out recently; the next line that does go out says how many were dropped.
+ * For messages a guest can provoke (backends).
+ * @param host the core's table.
+ * @param rl the rate limit for this message source.
+ * @param level severity.
+ * @param component name of the backend.
+ * @param fmt printf-style format.
+ */
+static inline HVABS_PRINTF(5, 6) void hvabs_host_logf_limited(const struct hvabs_host *host,
+							      struct hvabs_ratelimit *rl,
+							      enum hvabs_log_level level,
+							      const char *component,
+							      const char *fmt, ...)
+{
+	struct timespec ts;
+	uint32_t dropped = 0;
+	char buf[512];
+	va_list ap;
+
+	if (!host || !host->log)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!hvabs_ratelimit_check(rl, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+				   &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (dropped)
+		hvabs_host_logf(host, level, component, "%s (%u similar lines suppressed)", buf,
+				dropped);
+	else
+		host->log(host->log_opaque, level, component, buf);
 }
 
 #ifdef __cplusplus

@@ -74,24 +74,7 @@ HVABS_API void hvabs_vlog(const struct hvabs_logger *lg, enum hvabs_log_level le
  */
 HVABS_API bool hvabs_log_enabled(const struct hvabs_logger *lg, enum hvabs_log_level level);
 
-/**
- * A token-bucket rate limit for log lines a guest can provoke. Zero it (or
- * use #HVABS_RATELIMIT_INIT) and keep one per message source. Lock-free and
- * thread-safe.
- */
-struct hvabs_ratelimit {
-	_Atomic uint64_t window_start_ns; /**< Start of the current window (CLOCK_MONOTONIC). */
-	_Atomic uint32_t used;		  /**< Lines emitted in the current window. */
-	_Atomic uint32_t suppressed;	  /**< Lines dropped since the last emitted one. */
-	uint32_t burst;			  /**< Lines allowed per window (0 = 10). */
-	uint32_t interval_ms;		  /**< Window length in ms (0 = 5000). */
-};
-
-/** Initialiser for a struct hvabs_ratelimit with the defaults (10 lines per 5 s). */
-#define HVABS_RATELIMIT_INIT                                                                       \
-	{                                                                                          \
-		0, 0, 0, 0, 0                                                                      \
-	}
+/* struct hvabs_ratelimit is defined in backend.h: backends use it too. */
 
 /**
  * Decides whether one more line may be emitted now.
