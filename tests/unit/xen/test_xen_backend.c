@@ -656,7 +656,7 @@ static void random_slots(void **state)
 static void extension(void **state)
 {
 	struct fx f;
-	struct hvabs_xen x;
+	struct hvabs_xen x = {0};
 	const void *table;
 	void *ctx;
 	int paused, reason;
