@@ -10,7 +10,7 @@ pkgs=(
 	libjansson-dev
 	libxen-dev
 	valgrind acpica-tools
-	qemu-system-x86 busybox-static xz-utils zstd cpio kmod
+	qemu-system-x86 busybox-static xz-utils zstd cpio kmod socat time
 )
 extra=${HVABS_EXTRA_PKGS:-}
 

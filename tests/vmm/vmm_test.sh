@@ -22,7 +22,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-if [ $needs_kvm -eq 1 ] && ! { exec 3<>/dev/kvm; } 2>/dev/null; then
+# -c first: as root, opening a missing /dev/kvm read-write would create a file.
+if [ $needs_kvm -eq 1 ] && ! { [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/null; then
 	if [ "${HVABS_REQUIRE_KVM:-0}" = 1 ]; then
 		echo "FAIL: /dev/kvm is not usable here but HVABS_REQUIRE_KVM=1" >&2
 		exit 1
