@@ -21,9 +21,6 @@
 
 #include <xen/hvm/params.h>
 
-#define RL_BURST     10u
-#define RL_WINDOW_NS 5000000000ull
-
 /*
  * A domU's emulators are all or nothing: Xen 4.17 accepts an HVM domU with
  * every emulator but vPCI, or the LAPIC alone (emulation_flags_ok() in
@@ -39,40 +36,6 @@ uint64_t xen_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Logs a warning the guest can provoke: at most RL_BURST lines per window. */
-void xen_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...)
-{
-	char msg[400];
-	uint32_t dropped = 0;
-	va_list ap;
-
-	pthread_mutex_lock(&vm->rl_lock);
-	uint64_t t = xen_now_ns();
-	if (t - vm->rl_window_ns >= RL_WINDOW_NS) {
-		vm->rl_window_ns = t;
-		vm->rl_used = 0;
-	}
-	int allow = vm->rl_used < RL_BURST;
-	if (allow) {
-		vm->rl_used++;
-		dropped = vm->rl_dropped;
-		vm->rl_dropped = 0;
-	} else {
-		vm->rl_dropped++;
-	}
-	pthread_mutex_unlock(&vm->rl_lock);
-	if (!allow)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (dropped)
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, XEN,
-				"d%u: %s (%u similar lines suppressed)", vm->domid, msg, dropped);
-	else
-		hvabs_host_logf(vm->host, HVABS_LOG_WARN, XEN, "d%u: %s", vm->domid, msg);
 }
 
 /*
@@ -360,7 +323,6 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 	if (vm->xch)
 		x->xc_interface_close(vm->xch);
 	xen_ram_fini(&vm->ram);
-	pthread_mutex_destroy(&vm->rl_lock);
 	pthread_mutex_destroy(&vm->xc_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
@@ -396,7 +358,6 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 	xen_ram_init(&vm->ram);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->xc_lock, NULL);
-	pthread_mutex_init(&vm->rl_lock, NULL);
 	/* HVABS_VM_F_IRQCHIP changes nothing: an HVM domain always has Xen's. */
 	int rc = parse_options(vm, cfg->options);
 	if (!rc)

@@ -214,10 +214,7 @@ struct hvabs_be_vm {
 	atomic_int gone;      /* the domain was destroyed under us */
 	atomic_int irq_noted; /* said once that a PVH domain has no lines */
 
-	pthread_mutex_t rl_lock;
-	uint64_t rl_window_ns;
-	uint32_t rl_used;
-	uint32_t rl_dropped;
+	struct hvabs_ratelimit rl; /* warnings the guest can provoke */
 };
 
 /* xen_lib.c */
@@ -227,7 +224,10 @@ void xen_logger_init(struct xen_logger *l, const struct hvabs_host *host);
 
 /* xen.c */
 uint64_t xen_now_ns(void);
-void xen_log_guest(struct hvabs_be_vm *vm, const char *fmt, ...) HVABS_PRINTF(2, 3);
+/* Logs a warning the guest can provoke, rate limited per VM (backend.h's limiter). */
+#define xen_log_guest(vm, fmt, ...)                                                                \
+	hvabs_host_logf_limited((vm)->host, &(vm)->rl, HVABS_LOG_WARN, XEN, "d%u: " fmt,           \
+				(vm)->domid, ##__VA_ARGS__)
 int xen_hold(struct hvabs_be_vm *vm, int *held);
 void xen_release(struct hvabs_be_vm *vm, int held);
 

@@ -98,7 +98,11 @@ struct hvabs_mock_ops {
 	int (*inject_fault)(void *ctx, const char *op, uint32_t nth, int err);
 	/** Last value an interrupt line was set to (-1 = never set). */
 	int (*line_level)(void *ctx, uint32_t gsi);
-	/** Number of calls so far of op @p op. */
+	/**
+	 * Number of calls so far of op @p op (e.g. "vcpu_run"); "vm_stop" counts
+	 * every stop the core passed on, "vm_stop:poweroff" (reset, crash, host)
+	 * those with one reason.
+	 */
 	uint64_t (*calls)(void *ctx, const char *op);
 };
 

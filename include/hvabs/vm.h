@@ -282,7 +282,10 @@ enum hvabs_stop_reason {
  * hvabs_vcpu_run_loop() returns #HVABS_EXIT_RESET for #HVABS_STOP_RESET,
  * #HVABS_EXIT_SYSTEM_EVENT (POWEROFF or CRASH) for those reasons, and
  * #HVABS_EXIT_CANCELED for #HVABS_STOP_HOST. The first request wins until
- * hvabs_vm_clear_stop(). Thread: any, including device callbacks.
+ * hvabs_vm_clear_stop(); that first request is also told to the backend
+ * (its optional `vm_stop` op, before the kicks), so a hypervisor that keeps
+ * its own record of why a guest stopped (Xen) learns it. Thread: any,
+ * including device callbacks.
  * @param vm the VM.
  * @param reason why.
  */

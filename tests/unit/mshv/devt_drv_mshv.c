@@ -8,9 +8,8 @@
  * edge-triggered to vector 0x30 + pin). MSHV gives a VM no clock of its own,
  * so clock_set is not supported.
  *
- * harness.c picks drivers from a table that names only the mock's; these
- * programs are built with devt_mock_driver renamed to devt_mshv_driver so
- * the table holds this one (tests/unit/mshv/CMakeLists.txt).
+ * harness.c finds this driver through a weak reference to devt_mshv_driver
+ * when argv[1] is "mshv" (tests/unit/mshv/CMakeLists.txt links it in).
  */
 #include <errno.h>
 #include <setjmp.h>
