@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench-boot.sh — time-to-marker, time-to-exit and peak RSS of an L2 Linux boot
-# with QEMU microvm and with hvabs-vmm, inside the lab's nested KVM.
+# bench-boot.sh — time-to-marker, time-to-exit, peak RSS and RSS outside guest
+# RAM of an L2 Linux boot with QEMU microvm and with hvabs-vmm, inside the
+# lab's nested KVM.
 #
 #   bench-boot.sh [--build DIR] [--vmm FILE] [--iters N] [--cpus N]
-#                 [--kernel vmlinux|bzimage] [--log FILE] [-- more lab.sh options]
+#                 [--kernel vmlinux|bzimage] [--hold SECS] [--log FILE]
+#                 [-- more lab.sh options]
 #
 # With --build, DIR/backends and DIR's hvabs-vmm (examples/hvabs-vmm, or the
 # file --vmm names) are put into the lab and hvabs-vmm is measured next to
-# QEMU; before hvabs-vmm exists only QEMU is measured. Prints the median of
-# each figure per VMM and the hvabs/QEMU ratios. Exits with lab.sh's status.
+# QEMU; before hvabs-vmm exists only QEMU is measured. Each guest holds SECS
+# (default 2) after loading its modules while L1 reads the VMM's smaps.
+# Prints the median of each figure per VMM and the hvabs/QEMU ratios. Exits
+# with lab.sh's status.
 set -euo pipefail
 export LC_ALL=C
 
@@ -20,6 +24,7 @@ vmm=
 iters=3
 cpus=1
 kernel=vmlinux
+hold=2
 log_file=
 extra=()
 
@@ -35,19 +40,23 @@ while (($#)); do
 	--iters) need_arg "$@"; iters=$2; shift 2 ;;
 	--cpus) need_arg "$@"; cpus=$2; shift 2 ;;
 	--kernel) need_arg "$@"; kernel=$2; shift 2 ;;
+	--hold) need_arg "$@"; hold=$2; shift 2 ;;
 	--log) need_arg "$@"; log_file=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
-	-h | --help) sed -n '3,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+	-h | --help) sed -n '3,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) die "unknown argument '$1'" ;;
 	esac
 done
 [[ $iters =~ ^[1-9][0-9]?$ ]] || die "--iters wants 1..99"
 [[ $cpus =~ ^[1-9]$ ]] || die "--cpus wants 1..9"
+if ! [[ $hold =~ ^[1-9][0-9]?$ ]] || ((hold > 30)); then
+	die "--hold wants 1..30 seconds (an L2 check may take 60)"
+fi
 
 args=(--mode kvm --scenario bench-boot --param "bench_iters=$iters"
-	--param "l2cpus=$cpus" --param "l2kernel=$kernel")
+	--param "l2cpus=$cpus" --param "l2kernel=$kernel" --param "l2hold=$hold")
 # Each boot may take a few minutes on a loaded host; two VMMs, N boots each.
-args+=(--timeout $((120 + iters * 2 * 300)))
+args+=(--timeout $((120 + iters * 2 * (300 + hold))))
 if [[ -n $build ]]; then
 	[[ -d $build ]] || die "--build $build is not a directory"
 	if [[ -z $vmm ]]; then
@@ -76,7 +85,12 @@ set +e
 rc=$?
 set -e
 
-# Medians per VMM from the HVABS-BENCH lines, then hvabs/QEMU ratios.
+# Medians per VMM from the HVABS-BENCH lines, then hvabs/QEMU ratios. Memory:
+# peak is GNU time's over the VMM's whole life; the others are from its
+# smaps while the guest was held: rss = guest + outside, where outside is
+# everything but the guest RAM mapping (mapped files included: both VMMs keep
+# the L2 kernel's file mapped), and out_anon the anonymous part of outside
+# (heap, stacks).
 grep -a -o 'HVABS-BENCH .*' "$log_file" | awk '
 function median(list, n,   a, i, j, t) {
 	n = split(list, a, " ")
@@ -85,6 +99,9 @@ function median(list, n,   a, i, j, t) {
 			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
 		}
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+BEGIN {
+	nk = split("marker_s exit_s peak_mib rss_mib guest_mib outside_mib out_anon_mib", head, " ")
 }
 {
 	delete f
@@ -95,21 +112,41 @@ function median(list, n,   a, i, j, t) {
 	v = f["vmm"]
 	if (!(v in runs)) order[++nv] = v
 	runs[v]++
-	if (f["marker"] == "none" || f["rc"] != 0) { bad[v]++; next }
-	mk[v] = mk[v] " " f["marker"]; ex[v] = ex[v] " " f["exit"]; rs[v] = rs[v] " " f["rss_kb"]
+	if (f["marker"] == "none" || f["rc"] != 0 || f["up_rss_kb"] !~ /^[0-9]+$/ ||
+	    f["guest_kb"] !~ /^[0-9]+$/ || f["out_anon_kb"] !~ /^[0-9]+$/) {
+		bad[v]++
+		next
+	}
+	good[v]++
+	x[v, 1] = x[v, 1] " " f["marker"]
+	x[v, 2] = x[v, 2] " " f["exit"]
+	x[v, 3] = x[v, 3] " " f["rss_kb"] / 1024
+	x[v, 4] = x[v, 4] " " f["up_rss_kb"] / 1024
+	x[v, 5] = x[v, 5] " " f["guest_kb"] / 1024
+	x[v, 6] = x[v, 6] " " (f["up_rss_kb"] - f["guest_kb"]) / 1024
+	x[v, 7] = x[v, 7] " " f["out_anon_kb"] / 1024
 }
 END {
 	if (nv == 0) { print "bench-boot: no HVABS-BENCH lines in the log"; exit }
-	printf "%-8s %5s %5s %12s %12s %12s\n", "vmm", "boots", "bad", "marker_s", "exit_s", "rss_mib"
-	for (k = 1; k <= nv; k++) {
-		v = order[k]
-		if (mk[v] == "") { printf "%-8s %5d %5d %12s %12s %12s\n", v, runs[v], bad[v], "-", "-", "-"; continue }
-		M[v] = median(mk[v]); E[v] = median(ex[v]); R[v] = median(rs[v]) / 1024
-		printf "%-8s %5d %5d %12.2f %12.2f %12.1f\n", v, runs[v], bad[v] + 0, M[v], E[v], R[v]
+	printf "%-10s %5s %4s", "vmm", "boots", "bad"
+	for (k = 1; k <= nk; k++) printf " %12s", head[k]
+	printf "\n"
+	for (n = 1; n <= nv; n++) {
+		v = order[n]
+		printf "%-10s %5d %4d", v, runs[v], bad[v] + 0
+		for (k = 1; k <= nk; k++) {
+			if (!good[v]) { printf " %12s", "-"; continue }
+			M[v, k] = median(x[v, k])
+			printf (k <= 2 ? " %12.2f" : " %12.1f"), M[v, k]
+		}
+		printf "\n"
 	}
-	if (("hvabs" in M) && ("qemu" in M) && M["qemu"] > 0 && E["qemu"] > 0 && R["qemu"] > 0)
-		printf "%-8s %5s %5s %12.2f %12.2f %12.2f\n", "hvabs/qemu", "", "", M["hvabs"] / M["qemu"], E["hvabs"] / E["qemu"], R["hvabs"] / R["qemu"]
-	else
+	if (good["hvabs"] && good["qemu"]) {
+		printf "%-10s %5s %4s", "hvabs/qemu", "", ""
+		for (k = 1; k <= nk; k++)
+			printf (M["qemu", k] > 0 ? " %12.2f" : " %12s"), (M["qemu", k] > 0 ? M["hvabs", k] / M["qemu", k] : "-")
+		printf "\n"
+	} else
 		print "(no hvabs/qemu ratio: hvabs-vmm was not measured or had no successful boot)"
 }'
 printf 'bench-boot: log %s\n' "$log_file"
