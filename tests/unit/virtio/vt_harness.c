@@ -12,9 +12,52 @@
 
 #include "vt_harness.h"
 
-static const struct vt_driver *const drivers[] = {&vt_mock_driver};
+/*
+ * The drivers a program can pick with argv[1]. The mock's (vt_drv_mock.c) is
+ * linked into every program; the others are weak references, resolved in the
+ * programs CMakeLists.txt links vt_drv_xen.c or vt_drv_mshv.c into (where
+ * that backend is built) and NULL elsewhere.
+ */
+extern const struct vt_driver vt_xen_driver __attribute__((weak));
+extern const struct vt_driver vt_mshv_driver __attribute__((weak));
+
+static const struct vt_driver *const drivers[] = {&vt_mock_driver, &vt_xen_driver, &vt_mshv_driver};
 static const struct vt_driver *driver;
 static const char *options;
+/* The options the backend gets: argv[2] less the words only the driver takes. */
+static char backend_options[256];
+/* The running VM has no kernel irqfd: interrupts wait for the event loop. */
+static bool vm_fallback;
+
+/*
+ * "noirqfd" and "noioeventfd" ask for the core's fallbacks. The mock takes
+ * them as backend options of its own; for another backend its driver makes
+ * the fake hypervisor lack the kernel path (the MSHV driver: a /dev/mshv
+ * without MSHV_IOEVENTFD), and the backend, which knows no such option, does
+ * not get them.
+ */
+static void split_options(void)
+{
+	size_t len = 0;
+	char copy[sizeof(backend_options)];
+
+	backend_options[0] = '\0';
+	if (!options)
+		return;
+	if (strlen(options) >= sizeof(copy)) {
+		fprintf(stderr, "virtio-test options too long: %s\n", options);
+		exit(1);
+	}
+	strcpy(copy, options);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (driver != &vt_mock_driver &&
+		    (!strcmp(t, "noirqfd") || !strcmp(t, "noioeventfd")))
+			continue;
+		len += (size_t)snprintf(backend_options + len, sizeof(backend_options) - len,
+					"%s%s", len ? "," : "", t);
+	}
+}
 
 void vt_init(int argc, char **argv)
 {
@@ -22,12 +65,18 @@ void vt_init(int argc, char **argv)
 
 	options = argc > 2 && argv[2][0] ? argv[2] : NULL;
 	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-		if (!strcmp(drivers[i]->backend, name))
+		if (drivers[i] && !strcmp(drivers[i]->backend, name))
 			driver = drivers[i];
 	if (!driver) {
-		fprintf(stderr, "no virtio-test driver for backend '%s'\n", name);
+		fprintf(stderr,
+			"no virtio-test driver for backend '%s' in this program (it has:", name);
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+			if (drivers[i])
+				fprintf(stderr, " %s", drivers[i]->backend);
+		fprintf(stderr, ")\n");
 		exit(1);
 	}
+	split_options();
 }
 
 const char *vt_options(void)
@@ -35,15 +84,32 @@ const char *vt_options(void)
 	return options ? options : "";
 }
 
+/*
+ * Also true on a backend without kernel irqfds (Xen, MSHV): the core's irqfd
+ * fallback delivers interrupts from the event loop, which the tests pump.
+ * MSHV still has kernel MMIO ioeventfds unless "noioeventfd" is given, which
+ * is why test_mmio (it checks that both paths agree) runs there only with it.
+ */
 bool vt_fallback(void)
 {
-	return options && strstr(options, "noirqfd") && strstr(options, "noioeventfd");
+	return (options && strstr(options, "noirqfd") && strstr(options, "noioeventfd")) ||
+	       vm_fallback;
+}
+
+static int setup_failed(struct vt_env *env)
+{
+	hvabs_event_loop_destroy(env->loop);
+	hvabs_vm_destroy(env->vm);
+	hvabs_backend_close(env->be);
+	free(env);
+	return -1;
 }
 
 int vt_setup(void **state)
 {
 	struct vt_env *env = calloc(1, sizeof(*env));
-	struct hvabs_vm_config vc = {.max_vcpus = 1, .backend_options = options};
+	struct hvabs_vm_config vc = {
+	    .max_vcpus = 1, .backend_options = backend_options[0] ? backend_options : NULL};
 	struct hvabs_backend_opts bo = {.no_install_dir = 1};
 	void *hva = NULL;
 
@@ -54,15 +120,14 @@ int vt_setup(void **state)
 	if (hvabs_backend_open(driver->backend, &bo, &env->be) ||
 	    hvabs_vm_create(env->be, &vc, &env->vm) || hvabs_vcpu_create(env->vm, 0, &env->cpu) ||
 	    hvabs_vm_add_ram(env->vm, 0, VT_RAM_SIZE, 0, &hva) ||
-	    hvabs_event_loop_create(&env->loop) || (driver->attach && driver->attach(env))) {
-		hvabs_event_loop_destroy(env->loop);
-		hvabs_vm_destroy(env->vm);
-		hvabs_backend_close(env->be);
-		free(env);
-		return -1;
-	}
+	    hvabs_event_loop_create(&env->loop))
+		return setup_failed(env);
+	/* Set before attach: a driver may check that RAM is the hypervisor's. */
 	env->mem = hvabs_vm_mem(env->vm);
 	env->ram = hva;
+	if (driver->attach && driver->attach(env))
+		return setup_failed(env);
+	vm_fallback = !hvabs_vm_has_cap(env->vm, HVABS_CAP_IRQFD);
 	*state = env;
 	return 0;
 }
