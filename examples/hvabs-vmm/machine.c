@@ -361,6 +361,13 @@ static int load_kernel(struct machine *m, char *err, size_t errlen)
 		snprintf(err, errlen, "--kernel %s: %s", c->kernel, lerr);
 		return -1;
 	}
+	/* The guest has its copy now: do not keep ~70 MiB of files mapped for the whole run. */
+	munmap(m->kernel.p, m->kernel.size);
+	m->kernel.p = NULL;
+	if (m->initrd.p) {
+		munmap(m->initrd.p, m->initrd.size);
+		m->initrd.p = NULL;
+	}
 	rc = hvabs_linux_setup_vcpu(m->cpus[0].cpu, &boot);
 	if (rc) {
 		snprintf(err, errlen, "cannot set up the boot vCPU: %s", strerror(-rc));
