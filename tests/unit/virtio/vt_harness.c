@@ -28,6 +28,7 @@ static const char *options;
 static char backend_options[256];
 /* The running VM has no kernel irqfd: interrupts wait for the event loop. */
 static bool vm_fallback;
+static bool vm_kernel_ioeventfd, vm_kernel_irqfd;
 
 /*
  * "noirqfd" and "noioeventfd" ask for the core's fallbacks. The mock takes
@@ -96,6 +97,16 @@ bool vt_fallback(void)
 	       vm_fallback;
 }
 
+bool vt_kernel_ioeventfd(void)
+{
+	return vm_kernel_ioeventfd;
+}
+
+bool vt_kernel_irqfd(void)
+{
+	return vm_kernel_irqfd;
+}
+
 static int setup_failed(struct vt_env *env)
 {
 	hvabs_event_loop_destroy(env->loop);
@@ -128,6 +139,10 @@ int vt_setup(void **state)
 	if (driver->attach && driver->attach(env))
 		return setup_failed(env);
 	vm_fallback = !hvabs_vm_has_cap(env->vm, HVABS_CAP_IRQFD);
+	vm_kernel_irqfd = !vm_fallback && !(options && strstr(options, "noirqfd"));
+	vm_kernel_ioeventfd =
+	    hvabs_vm_has_cap(env->vm, HVABS_CAP_IOEVENTFD_MMIO | HVABS_CAP_IOEVENTFD_DATAMATCH) &&
+	    !(options && strstr(options, "noioeventfd"));
 	*state = env;
 	return 0;
 }

@@ -4,9 +4,9 @@
  * VM and a *driver*, the only backend-specific part: it makes the guest
  * perform an MMIO write through the vCPU run loop (so a QueueNotify takes
  * the ioeventfd path the backend offers), and counts the interrupts the
- * hypervisor delivered on a line. The mock driver scripts exits; a fake Xen
- * or MSHV would add its own driver (vt_drv_<name>.c) and a line in
- * vt_harness.c's table.
+ * hypervisor delivered on a line. The mock driver scripts exits; the Xen and
+ * MSHV drivers (vt_drv_xen.c, vt_drv_mshv.c) drive their simulated
+ * hypervisors, found through weak references in vt_harness.c.
  *
  * Each program takes the backend as argv[1] (default "mock") and backend
  * options as argv[2] (for the mock, "noirqfd,noioeventfd" makes the core's
@@ -70,8 +70,16 @@ extern const struct vt_driver vt_mock_driver;
 
 void vt_init(int argc, char **argv);
 const char *vt_options(void);
-/* True when the VM runs with the core's fallbacks (no kernel irqfd or ioeventfd). */
+/*
+ * True when interrupts take the core's irqfd fallback (the test then pumps
+ * the event loop that delivers them): the options turned the backend's off,
+ * or the backend has no kernel irqfd.
+ */
 bool vt_fallback(void);
+/* True when the hypervisor itself serves the transport's queue-notify ioeventfds. */
+bool vt_kernel_ioeventfd(void);
+/* True when the hypervisor itself serves the transport's irqfd. */
+bool vt_kernel_irqfd(void);
 
 /* cmocka setup/teardown: a fresh VM, RAM and event loop; *state is the env. */
 int vt_setup(void **state);
