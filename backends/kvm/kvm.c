@@ -112,23 +112,11 @@ static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 	return 0;
 }
 
-static int parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int parse_bool(const char *s, uint32_t *out)
 {
 	uint32_t v;
 
-	if (parse_u32(s, &v) || v > 1)
+	if (hvabs_option_u32(s, 1, &v))
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -146,38 +134,32 @@ static int parse_corrupt(const char *s, uint32_t *out)
 	return 0;
 }
 
+static int kvm_option(void *ctx, const char *key, const char *val)
+{
+	struct hvabs_be_vm *vm = ctx;
+	int rc = -EINVAL;
+
+	if (val && !strcmp(key, "irq_base"))
+		rc = hvabs_option_u32(val, UINT32_MAX, &vm->irq_base);
+	else if (val && !strcmp(key, "fail_vm_step"))
+		rc = hvabs_option_u32(val, UINT32_MAX, &vm->fail_at[KVM_FAULT_VM]);
+	else if (val && !strcmp(key, "fail_vcpu_step"))
+		rc = hvabs_option_u32(val, UINT32_MAX, &vm->fail_at[KVM_FAULT_VCPU]);
+	else if (val && !strcmp(key, "crosscheck"))
+		rc = parse_bool(val, &vm->xc_enable);
+	else if (val && !strcmp(key, "crosscheck_corrupt"))
+		rc = parse_corrupt(val, &vm->xc_corrupt);
+	if (rc)
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "bad option '%s%s%s'", key,
+				val ? "=" : "", val ? val : "");
+	return rc;
+}
+
 /* Backend options: "key=value,..." (README.md lists them). */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	char *copy, *save = NULL;
-	int rc = 0;
+	int rc = hvabs_options_foreach(opts, kvm_option, vm);
 
-	if (!opts || !*opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(t, '=');
-		if (val)
-			*val++ = '\0';
-		if (val && !strcmp(t, "irq_base"))
-			rc = parse_u32(val, &vm->irq_base);
-		else if (val && !strcmp(t, "fail_vm_step"))
-			rc = parse_u32(val, &vm->fail_at[KVM_FAULT_VM]);
-		else if (val && !strcmp(t, "fail_vcpu_step"))
-			rc = parse_u32(val, &vm->fail_at[KVM_FAULT_VCPU]);
-		else if (val && !strcmp(t, "crosscheck"))
-			rc = parse_bool(val, &vm->xc_enable);
-		else if (val && !strcmp(t, "crosscheck_corrupt"))
-			rc = parse_corrupt(val, &vm->xc_corrupt);
-		else
-			rc = -EINVAL;
-		if (rc)
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "bad option '%s%s%s'", t,
-					val ? "=" : "", val ? val : "");
-	}
-	free(copy);
 	/* Vectors below 0x10 are CPU exceptions; the 24 lines must fit under 0x100. */
 	if (!rc && (vm->irq_base < 0x10 || vm->irq_base > 0x100 - KVM_NR_GSIS)) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM,

@@ -87,41 +87,42 @@ static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 	return 0;
 }
 
+static int mock_option(void *ctx, const char *key, const char *val)
+{
+	struct hvabs_be_vm *vm = ctx;
+	int rc = 0;
+
+	if (!val && !strcmp(key, "noirqfd"))
+		vm->features &= ~HVABS_CAP_IRQFD;
+	else if (!val && !strcmp(key, "noioeventfd"))
+		vm->features &= ~(HVABS_CAP_IOEVENTFD_PIO | HVABS_CAP_IOEVENTFD_MMIO |
+				  HVABS_CAP_IOEVENTFD_DATAMATCH);
+	else if (!val && !strcmp(key, "nomsi"))
+		vm->features &= ~HVABS_CAP_MSI;
+	else if (!val && !strcmp(key, "norecord"))
+		vm->record_reads = 0;
+	else if (!strcmp(key, "max_vcpus"))
+		rc = hvabs_option_u32(val, MOCK_MAX_VCPUS, &vm->max_vcpus);
+	else if (!strcmp(key, "caps_size"))
+		rc = hvabs_option_u32(val, UINT32_MAX, &vm->caps_size);
+	else if (!strcmp(key, "script") && val && *val) {
+		free(vm->script_path);
+		vm->script_path = strdup(val);
+		rc = vm->script_path ? 0 : -ENOMEM;
+	} else
+		rc = -EINVAL;
+	if (rc)
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "bad option '%s%s%s'", key,
+				val ? "=" : "", val ? val : "");
+	return rc;
+}
+
 /* Parses "key[=value],..." backend options. */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	char *copy, *save = NULL;
+	int rc = hvabs_options_foreach(opts, mock_option, vm);
 
-	if (!opts || !*opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	int rc = 0;
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(t, "noirqfd"))
-			vm->features &= ~HVABS_CAP_IRQFD;
-		else if (!strcmp(t, "noioeventfd"))
-			vm->features &= ~(HVABS_CAP_IOEVENTFD_PIO | HVABS_CAP_IOEVENTFD_MMIO |
-					  HVABS_CAP_IOEVENTFD_DATAMATCH);
-		else if (!strcmp(t, "nomsi"))
-			vm->features &= ~HVABS_CAP_MSI;
-		else if (!strcmp(t, "norecord"))
-			vm->record_reads = 0;
-		else if (!strncmp(t, "max_vcpus=", 10))
-			vm->max_vcpus = (uint32_t)strtoul(t + 10, NULL, 0);
-		else if (!strncmp(t, "caps_size=", 10))
-			vm->caps_size = (uint32_t)strtoul(t + 10, NULL, 0);
-		else if (!strncmp(t, "script=", 7) && t[7]) {
-			free(vm->script_path);
-			vm->script_path = strdup(t + 7);
-		} else {
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "unknown option '%s'", t);
-			rc = -EINVAL;
-		}
-	}
-	free(copy);
-	if (!rc && (vm->max_vcpus == 0 || vm->max_vcpus > MOCK_MAX_VCPUS))
+	if (!rc && vm->max_vcpus == 0)
 		rc = -EINVAL;
 	return rc;
 }

@@ -59,46 +59,29 @@ static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 	return 0;
 }
 
-static int parse_u32(const char *s, uint32_t *out)
+static int mshv_option(void *ctx, const char *key, const char *val)
 {
-	char *end;
+	struct hvabs_be_vm *vm = ctx;
+	uint32_t u = 0;
+	int rc = -EINVAL;
 
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
+	if (val && !strcmp(key, "regpage") && !(rc = hvabs_option_u32(val, 1, &u)))
+		vm->use_regpage = (int)u;
+	else if (val && !strcmp(key, "max_reps") && !(rc = hvabs_option_u32(val, UINT32_MAX, &u)) &&
+		 u >= 1)
+		vm->max_reps = u;
+	else
+		rc = -EINVAL;
+	if (rc)
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "bad option '%s%s%s'", key,
+				val ? "=" : "", val ? val : "");
+	return rc;
 }
 
 /* Backend options: "regpage=0|1,max_reps=N" (docs/mshv.md). */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	char *copy, *save = NULL;
-	int rc = 0;
-
-	if (!opts || !*opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(t, '=');
-		uint32_t u = 0;
-		if (val)
-			*val++ = '\0';
-		if (val && !strcmp(t, "regpage") && !(rc = parse_u32(val, &u)) && u <= 1)
-			vm->use_regpage = (int)u;
-		else if (val && !strcmp(t, "max_reps") && !(rc = parse_u32(val, &u)) && u >= 1)
-			vm->max_reps = u;
-		else
-			rc = -EINVAL;
-		if (rc)
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "bad option '%s%s%s'", t,
-					val ? "=" : "", val ? val : "");
-	}
-	free(copy);
-	return rc;
+	return hvabs_options_foreach(opts, mshv_option, vm);
 }
 
 /*

@@ -129,53 +129,33 @@ static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 	return 0;
 }
 
-static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+static int xen_option(void *ctx, const char *key, const char *val)
 {
-	char *end;
+	struct hvabs_be_vm *vm = ctx;
+	int rc = -EINVAL;
 
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
+	if (val && !strcmp(key, "domid")) {
+		/* 0 is dom0, DOMID_FIRST_RESERVED (0x7ff0) and above are special. */
+		rc = hvabs_option_u32(val, DOMID_FIRST_RESERVED - 1, &vm->domid);
+		if (!rc && vm->domid == 0)
+			rc = -EINVAL;
+		vm->attach = 1;
+	} else if (val && !strcmp(key, "poll_ms")) {
+		rc = hvabs_option_u32(val, 60000, &vm->poll_ms);
+		if (!rc && vm->poll_ms == 0)
+			rc = -EINVAL;
+	}
+	if (rc)
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
+				"bad option '%s%s%s' (domid=N, poll_ms=N)", key, val ? "=" : "",
+				val ? val : "");
+	return rc;
 }
 
 /* Backend options: "domid=N" (attach), "poll_ms=N". */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	char *copy, *save = NULL;
-	int rc = 0;
-
-	if (!opts || !*opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(t, '=');
-		if (val)
-			*val++ = '\0';
-		if (val && !strcmp(t, "domid")) {
-			/* 0 is dom0, DOMID_FIRST_RESERVED (0x7ff0) and above are special. */
-			rc = parse_u32(val, DOMID_FIRST_RESERVED - 1, &vm->domid);
-			if (!rc && vm->domid == 0)
-				rc = -EINVAL;
-			vm->attach = 1;
-		} else if (val && !strcmp(t, "poll_ms")) {
-			rc = parse_u32(val, 60000, &vm->poll_ms);
-			if (!rc && vm->poll_ms == 0)
-				rc = -EINVAL;
-		} else {
-			rc = -EINVAL;
-		}
-		if (rc)
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
-					"bad option '%s%s%s' (domid=N, poll_ms=N)", t,
-					val ? "=" : "", val ? val : "");
-	}
-	free(copy);
-	return rc;
+	return hvabs_options_foreach(opts, xen_option, vm);
 }
 
 static int create_domain(struct hvabs_be_vm *vm)

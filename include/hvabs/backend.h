@@ -30,9 +30,12 @@
 #ifndef HVABS_BACKEND_H
 #define HVABS_BACKEND_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "types.h"
@@ -444,6 +447,66 @@ static inline HVABS_PRINTF(5, 6) void hvabs_host_logf_limited(const struct hvabs
 				dropped);
 	else
 		host->log(host->log_opaque, level, component, buf);
+}
+
+/**
+ * Called by hvabs_options_foreach() for each option.
+ * @param ctx the caller's context.
+ * @param key the option's name.
+ * @param val its value (after '='), or NULL for a bare flag.
+ * @return 0 to go on, or a negative errno to stop with it.
+ */
+typedef int (*hvabs_option_fn)(void *ctx, const char *key, const char *val);
+
+/**
+ * Walks backend options (hvabs_be_vm_config::options, `key[=value],...`),
+ * calling @p fn for each until one returns an error. For backends, which do
+ * not link libhvabs.
+ * @param opts the option string, or NULL.
+ * @param fn the callback.
+ * @param ctx its context.
+ * @return 0, the first error @p fn returned, or -ENOMEM.
+ */
+static inline int hvabs_options_foreach(const char *opts, hvabs_option_fn fn, void *ctx)
+{
+	char *copy, *save = NULL;
+	int rc = 0;
+
+	if (!opts || !*opts)
+		return 0;
+	copy = strdup(opts);
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(t, '=');
+		if (val)
+			*val++ = '\0';
+		rc = fn(ctx, t, val);
+	}
+	free(copy);
+	return rc;
+}
+
+/**
+ * Parses an option value as an unsigned number (decimal, 0x hexadecimal or 0
+ * octal) no larger than @p max.
+ * @param s the value, or NULL.
+ * @param max the largest value accepted.
+ * @param out the number.
+ * @return 0, or -EINVAL for anything else (a sign, spaces, junk, too large).
+ */
+static inline int hvabs_option_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 #ifdef __cplusplus

@@ -336,6 +336,45 @@ static void fault_injection(void **state)
 	hvabs_backend_close(be);
 }
 
+struct seen {
+	char keys[64];
+	int nvals;
+};
+
+static int note_option(void *ctx, const char *key, const char *val)
+{
+	struct seen *s = ctx;
+
+	strcat(s->keys, key);
+	strcat(s->keys, val ? "=" : ";");
+	s->nvals += val != NULL;
+	return strcmp(key, "stop") ? 0 : -E2BIG;
+}
+
+/* The option helpers every backend parses its options with. */
+static void option_helpers(void **state)
+{
+	struct seen s = {{0}, 0};
+	uint32_t v = 7;
+
+	(void)state;
+	assert_int_equal(hvabs_options_foreach("a=1,flag,,b=x=y", note_option, &s), 0);
+	assert_string_equal(s.keys, "a=flag;b=");
+	assert_int_equal(s.nvals, 2);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(hvabs_options_foreach("one,stop,two", note_option, &s), -E2BIG);
+	assert_string_equal(s.keys, "one;stop;");
+	assert_int_equal(hvabs_options_foreach(NULL, note_option, &s), 0);
+	assert_int_equal(hvabs_option_u32("0x10", 100, &v), 0);
+	assert_int_equal(v, 16);
+	assert_int_equal(hvabs_option_u32("100", 100, &v), 0);
+	const char *bad[] = {"101", "-1", " 5", "5x", "", "4294967296", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(hvabs_option_u32(bad[i], 100, &v), -EINVAL);
+	assert_int_equal(hvabs_option_u32(NULL, 100, &v), -EINVAL);
+	assert_int_equal(v, 100); /* untouched by the failures */
+}
+
 int main(void)
 {
 	const char *pd = getenv("HVABS_TEST_PLUGIN_DIR");
@@ -355,6 +394,7 @@ int main(void)
 	    cmocka_unit_test(short_ops_table_optional_ops),
 	    cmocka_unit_test(short_caps_struct),
 	    cmocka_unit_test(fault_injection),
+	    cmocka_unit_test(option_helpers),
 	};
 
 	if (!pd || !bd) {
