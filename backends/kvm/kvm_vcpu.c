@@ -32,68 +32,15 @@
 #include <unistd.h>
 
 #include "kvm_priv.h"
+#include "kick_signal.h"
 
 #define KICK_SIG_OFFSET 3 /* SIGRTMIN + 3 */
 
-static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
-static int sig_num;
-static int sig_err;
-static char sig_msg[160];
-
-static void kick_handler(int sig)
-{
-	(void)sig; /* its only job is to make KVM_RUN return -EINTR */
-}
-
-static void sig_setup(void)
-{
-	const char *env = getenv("HVABS_KVM_KICK_SIGNAL");
-	struct sigaction old, sa;
-	int s = SIGRTMIN + KICK_SIG_OFFSET;
-
-	if (env && *env) {
-		char *end;
-		long v = strtol(env, &end, 0);
-		if (*end || v < SIGRTMIN || v > SIGRTMAX) {
-			snprintf(sig_msg, sizeof(sig_msg),
-				 "HVABS_KVM_KICK_SIGNAL=%s: not a real-time signal (%d..%d)", env,
-				 SIGRTMIN, SIGRTMAX);
-			sig_err = -EINVAL;
-			return;
-		}
-		s = (int)v;
-	}
-	if (sigaction(s, NULL, &old) == 0 &&
-	    ((old.sa_flags & SA_SIGINFO) ||
-	     (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))) {
-		snprintf(sig_msg, sizeof(sig_msg),
-			 "signal %d (the vCPU kick signal) already has a handler; set "
-			 "HVABS_KVM_KICK_SIGNAL to a free real-time signal",
-			 s);
-		sig_err = -EBUSY;
-		return;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kick_handler;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: KVM_RUN must return -EINTR */
-	if (sigaction(s, &sa, NULL)) {
-		sig_err = -errno;
-		snprintf(sig_msg, sizeof(sig_msg), "sigaction(%d): %s", s, strerror(errno));
-		return;
-	}
-	sig_num = s;
-}
+static struct kick_signal kick_sig = KICK_SIGNAL_INIT("HVABS_KVM_KICK_SIGNAL", KICK_SIG_OFFSET, 0);
 
 int kvm_signal_init(const struct hvabs_host *host, int *sig)
 {
-	pthread_once(&sig_once, sig_setup);
-	if (sig_err) {
-		hvabs_host_logf(host, HVABS_LOG_ERROR, KVM, "%s", sig_msg);
-		return sig_err;
-	}
-	*sig = sig_num;
-	return 0;
+	return kick_signal_setup(&kick_sig, host, KVM, sig);
 }
 
 int kvm_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)

@@ -31,70 +31,18 @@
 #include <unistd.h>
 
 #include "mshv_priv.h"
+#include "kick_signal.h"
 
 #define KICK_SIG_OFFSET 4 /* SIGRTMIN + 4 (KVM's backend uses + 3) */
 #define KICK_RETRY_NS	200000L
 #define KICK_RETRIES	5000 /* about a second, then the flag alone must do */
 
-static pthread_once_t sig_once = PTHREAD_ONCE_INIT;
-static int sig_num;
-static int sig_err;
-static char sig_msg[160];
-
-static void kick_handler(int sig)
-{
-	(void)sig; /* its only job is to make MSHV_RUN_VP return -EINTR */
-}
-
-static void sig_setup(void)
-{
-	const char *env = getenv("HVABS_MSHV_KICK_SIGNAL");
-	struct sigaction old, sa;
-	int s = SIGRTMIN + KICK_SIG_OFFSET;
-
-	if (env && *env) {
-		char *end;
-		long val = strtol(env, &end, 0);
-		if (*end || val < SIGRTMIN || val > SIGRTMAX) {
-			snprintf(sig_msg, sizeof(sig_msg),
-				 "HVABS_MSHV_KICK_SIGNAL=%s: not a real-time signal (%d..%d)", env,
-				 SIGRTMIN, SIGRTMAX);
-			sig_err = -EINVAL;
-			return;
-		}
-		s = (int)val;
-	}
-	if (sigaction(s, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-	    old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN &&
-	    old.sa_handler != kick_handler) {
-		snprintf(sig_msg, sizeof(sig_msg),
-			 "signal %d (the vCPU kick signal) already has a handler; set "
-			 "HVABS_MSHV_KICK_SIGNAL to a free real-time signal",
-			 s);
-		sig_err = -EBUSY;
-		return;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kick_handler;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	if (sigaction(s, &sa, NULL)) {
-		sig_err = -errno;
-		snprintf(sig_msg, sizeof(sig_msg), "sigaction(%d): %s", s, strerror(errno));
-		return;
-	}
-	sig_num = s;
-}
+static struct kick_signal kick_sig =
+    KICK_SIGNAL_INIT("HVABS_MSHV_KICK_SIGNAL", KICK_SIG_OFFSET, SA_RESTART);
 
 int mshv_signal_init(const struct hvabs_host *host, int *sig)
 {
-	pthread_once(&sig_once, sig_setup);
-	if (sig_err) {
-		hvabs_host_logf(host, HVABS_LOG_ERROR, MSHV, "%s", sig_msg);
-		return sig_err;
-	}
-	*sig = sig_num;
-	return 0;
+	return kick_signal_setup(&kick_sig, host, MSHV, sig);
 }
 
 /* Maps the VP register page; a partition without one (encrypted guests) runs on hypercalls. */
