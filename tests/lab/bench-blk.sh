@@ -107,57 +107,24 @@ printf 'bench-blk: %s MiB disk, cache=%s, %s MiB sequential in 1 MiB requests, %
 grep -a -o '[a-z]*\.1| vda: .*' "$log_file" | sed 's/\.1|/:/' || true
 # Medians per VMM from the HVABS-BENCH lines, then hvabs/QEMU ratios (all four
 # figures are higher-is-better: a ratio above 1 means hvabs-vmm is faster).
-grep -a -o 'HVABS-BENCH .*' "$log_file" | awk '
-function median(list, n,   a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+grep -a -o 'HVABS-BENCH .*' "$log_file" | awk -f "$LAB_DIR/bench-table.awk" -f <(cat <<'EOF'
 BEGIN {
 	nk = split("seqwrite_mbps seqread_mbps randread_iops randwrite_iops", key, " ")
 	split("seq_write_MB/s seq_read_MB/s rand_read_IOPS rand_write_IOPS", head, " ")
 }
 {
-	delete f
-	for (i = 2; i <= NF; i++) {
-		split($i, kv, "=")
-		f[kv[1]] = kv[2]
-	}
-	v = f["vmm"]
-	if (!(v in runs)) order[++nv] = v
-	runs[v]++
+	v = bench_fields()
 	ok = f["rc"] == "0"
 	for (k = 1; k <= nk; k++)
 		if (f[key[k]] == "" || f[key[k]] == "none") ok = 0
 	if (!ok) { bad[v]++; next }
 	good[v]++
-	for (k = 1; k <= nk; k++) val[v, k] = val[v, k] " " f[key[k]]
+	for (k = 1; k <= nk; k++) x[v, k] = x[v, k] " " f[key[k]]
 }
 END {
-	if (nv == 0) { print "bench-blk: no HVABS-BENCH lines in the log"; exit }
-	printf "%-10s %5s %4s", "vmm", "boots", "bad"
-	for (k = 1; k <= nk; k++) printf " %15s", head[k]
-	printf "\n"
-	for (n = 1; n <= nv; n++) {
-		v = order[n]
-		printf "%-10s %5d %4d", v, runs[v], bad[v] + 0
-		for (k = 1; k <= nk; k++) {
-			if (!good[v]) { printf " %15s", "-"; continue }
-			M[v, k] = median(val[v, k])
-			printf (k <= 2 ? " %15.1f" : " %15.0f"), M[v, k]
-		}
-		printf "\n"
-	}
-	if (good["hvabs"] && good["qemu"]) {
-		printf "%-10s %5s %4s", "hvabs/qemu", "", ""
-		for (k = 1; k <= nk; k++)
-			printf (M["qemu", k] > 0 ? " %15.2f" : " %15s"), (M["qemu", k] > 0 ? M["hvabs", k] / M["qemu", k] : "-")
-		printf "\n"
-	} else
-		print "(no hvabs/qemu ratio: hvabs-vmm was not measured or had no successful boot)"
-}'
+	bench_table("bench-blk", 15, " %15.1f", " %15.0f")
+}
+EOF
+)
 printf 'bench-blk: log %s\n' "$log_file"
 exit "$rc"

@@ -91,27 +91,12 @@ set -e
 # everything but the guest RAM mapping (mapped files included: both VMMs keep
 # the L2 kernel's file mapped), and out_anon the anonymous part of outside
 # (heap, stacks).
-grep -a -o 'HVABS-BENCH .*' "$log_file" | awk '
-function median(list, n,   a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+grep -a -o 'HVABS-BENCH .*' "$log_file" | awk -f "$LAB_DIR/bench-table.awk" -f <(cat <<'EOF'
 BEGIN {
 	nk = split("marker_s exit_s peak_mib rss_mib guest_mib outside_mib out_anon_mib", head, " ")
 }
 {
-	delete f
-	for (i = 2; i <= NF; i++) {
-		split($i, kv, "=")
-		f[kv[1]] = kv[2]
-	}
-	v = f["vmm"]
-	if (!(v in runs)) order[++nv] = v
-	runs[v]++
+	v = bench_fields()
 	if (f["marker"] == "none" || f["rc"] != 0 || f["up_rss_kb"] !~ /^[0-9]+$/ ||
 	    f["guest_kb"] !~ /^[0-9]+$/ || f["out_anon_kb"] !~ /^[0-9]+$/) {
 		bad[v]++
@@ -127,27 +112,9 @@ BEGIN {
 	x[v, 7] = x[v, 7] " " f["out_anon_kb"] / 1024
 }
 END {
-	if (nv == 0) { print "bench-boot: no HVABS-BENCH lines in the log"; exit }
-	printf "%-10s %5s %4s", "vmm", "boots", "bad"
-	for (k = 1; k <= nk; k++) printf " %12s", head[k]
-	printf "\n"
-	for (n = 1; n <= nv; n++) {
-		v = order[n]
-		printf "%-10s %5d %4d", v, runs[v], bad[v] + 0
-		for (k = 1; k <= nk; k++) {
-			if (!good[v]) { printf " %12s", "-"; continue }
-			M[v, k] = median(x[v, k])
-			printf (k <= 2 ? " %12.2f" : " %12.1f"), M[v, k]
-		}
-		printf "\n"
-	}
-	if (good["hvabs"] && good["qemu"]) {
-		printf "%-10s %5s %4s", "hvabs/qemu", "", ""
-		for (k = 1; k <= nk; k++)
-			printf (M["qemu", k] > 0 ? " %12.2f" : " %12s"), (M["qemu", k] > 0 ? M["hvabs", k] / M["qemu", k] : "-")
-		printf "\n"
-	} else
-		print "(no hvabs/qemu ratio: hvabs-vmm was not measured or had no successful boot)"
-}'
+	bench_table("bench-boot", 12, " %12.2f", " %12.1f")
+}
+EOF
+)
 printf 'bench-boot: log %s\n' "$log_file"
 exit "$rc"
