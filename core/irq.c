@@ -45,7 +45,7 @@ void hvabs_irq_set_eoi_handler(struct hvabs_vm *vm, hvabs_eoi_fn fn, void *opaqu
 	vm->eoi_fn = fn;
 }
 
-static int deliver(struct hvabs_vm *vm, const struct hvabs_be_irq_route *r)
+static int deliver(struct hvabs_vm *vm, const struct hvabs_irq_route *r)
 {
 	if (r->kind == HVABS_IRQ_ROUTE_MSI)
 		return hvabs_irq_msi(vm, r->msi_addr, r->msi_data);
@@ -66,7 +66,7 @@ static void irqfd_fallback(void *opaque, uint32_t events)
 				      CORE, "irqfd fallback: delivery failed: %s", strerror(-rc));
 }
 
-int hvabs_irqfd_create(struct hvabs_vm *vm, const struct hvabs_be_irq_route *route,
+int hvabs_irqfd_create(struct hvabs_vm *vm, const struct hvabs_irq_route *route,
 		       struct hvabs_event_loop *loop, struct hvabs_irqfd **out)
 {
 	if (!vm || !route || !out || route->kind > HVABS_IRQ_ROUTE_MSI)
@@ -150,7 +150,7 @@ void hvabs_irqfd_destroy(struct hvabs_irqfd *f)
 
 /* ---- ioeventfd ---- */
 
-static int ioev_matches(const struct hvabs_be_ioeventfd *e, uint32_t space, uint64_t addr,
+static int ioev_matches(const struct hvabs_ioeventfd_spec *e, uint32_t space, uint64_t addr,
 			uint32_t size, uint64_t val)
 {
 	if (e->space != space || e->addr != addr || (e->len && e->len != size))
@@ -218,7 +218,7 @@ static uint64_t cap_for(uint32_t space)
 	return space == HVABS_SPACE_PIO ? HVABS_CAP_IOEVENTFD_PIO : HVABS_CAP_IOEVENTFD_MMIO;
 }
 
-int hvabs_ioeventfd_create(struct hvabs_vm *vm, const struct hvabs_be_ioeventfd *ev,
+int hvabs_ioeventfd_create(struct hvabs_vm *vm, const struct hvabs_ioeventfd_spec *ev,
 			   struct hvabs_ioeventfd **out)
 {
 	if (!vm || !ev || !out || ev->space > HVABS_SPACE_MMIO ||

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hvabs/plugin/helpers.h"
 #include "priv.h"
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "hvabs/hvabs.h"
+#include "hvabs/plugin/backend.h"
 
 #define CORE "core"
 
@@ -58,7 +59,7 @@ struct ioev_table {
 
 struct hvabs_ioeventfd {
 	struct hvabs_vm *vm;
-	struct hvabs_be_ioeventfd ev;
+	struct hvabs_ioeventfd_spec ev;
 	int fd;
 	int kernel;
 	struct hvabs_ioeventfd *next;
@@ -66,7 +67,7 @@ struct hvabs_ioeventfd {
 
 struct hvabs_irqfd {
 	struct hvabs_vm *vm;
-	struct hvabs_be_irq_route route;
+	struct hvabs_irq_route route;
 	int fd;
 	int kernel;
 	struct hvabs_event *ev; /* fallback watcher */

@@ -60,6 +60,8 @@ int hvabs_vm_create(struct hvabs_backend *be, const struct hvabs_vm_config *cfg,
 		goto err_bus;
 	}
 
+	/* The application's flag and the plugin ABI's are one bit on purpose. */
+	_Static_assert(HVABS_VM_IRQCHIP == HVABS_VM_F_IRQCHIP, "VM flag values diverged");
 	memset(&bc, 0, sizeof(bc));
 	bc.hdr = HVABS_HDR_INIT(struct hvabs_be_vm_config);
 	bc.max_vcpus = vm->max_vcpus;

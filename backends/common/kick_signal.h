@@ -9,7 +9,8 @@
 
 #include <pthread.h>
 
-#include "hvabs/backend.h"
+#include "hvabs/plugin/backend.h"
+#include "hvabs/plugin/helpers.h"
 
 struct kick_signal {
 	const char *env; /* environment variable that picks another signal */

@@ -180,7 +180,7 @@ static uint32_t free_msi_gsi(struct hvabs_be_vm *vm)
 	}
 }
 
-static int msi_assign(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *route)
+static int msi_assign(struct hvabs_be_vm *vm, int fd, const struct hvabs_irq_route *route)
 {
 	int rc = 0;
 
@@ -236,8 +236,7 @@ static int msi_deassign(struct hvabs_be_vm *vm, int fd)
 	return rc;
 }
 
-int kvm_irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *route,
-	      uint32_t assign)
+int kvm_irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_irq_route *route, uint32_t assign)
 {
 	if (!(vm->features & HVABS_CAP_IRQFD))
 		return -ENOTSUP;
@@ -255,7 +254,7 @@ int kvm_irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *r
 	return assign ? msi_assign(vm, fd, route) : msi_deassign(vm, fd);
 }
 
-int kvm_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+int kvm_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 		  uint32_t assign)
 {
 	int pio = ev->space == HVABS_SPACE_PIO;

@@ -9,7 +9,8 @@
 
 #include <linux/kvm.h>
 
-#include "hvabs/backend.h"
+#include "hvabs/plugin/backend.h"
+#include "hvabs/plugin/helpers.h"
 #include "hvabs/x86emu.h"
 
 #define KVM		"kvm"
@@ -166,9 +167,8 @@ int kvm_irq_init(struct hvabs_be_vm *vm);
 void kvm_irq_fini(struct hvabs_be_vm *vm);
 int kvm_irq_line(struct hvabs_be_vm *vm, uint32_t gsi, uint32_t level);
 int kvm_msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data);
-int kvm_irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *route,
-	      uint32_t assign);
-int kvm_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+int kvm_irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_irq_route *route, uint32_t assign);
+int kvm_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 		  uint32_t assign);
 void kvm_irq_inject_pending(struct hvabs_be_vcpu *v);
 

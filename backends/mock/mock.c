@@ -361,7 +361,7 @@ static void *irqfd_thread(void *arg)
 			pthread_mutex_lock(&vm->lock);
 			for (uint32_t k = 0; k < vm->nirqfds; k++)
 				if (vm->irqfds[k].fd == fd) {
-					const struct hvabs_be_irq_route *r = &vm->irqfds[k].route;
+					const struct hvabs_irq_route *r = &vm->irqfds[k].route;
 					me.addr =
 					    r->kind == HVABS_IRQ_ROUTE_MSI ? r->msi_addr : r->gsi;
 					me.value = r->kind == HVABS_IRQ_ROUTE_MSI ? r->msi_data : 0;
@@ -373,7 +373,7 @@ static void *irqfd_thread(void *arg)
 	}
 }
 
-static int irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *route,
+static int irqfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_irq_route *route,
 		 uint32_t assign)
 {
 	int rc = mock_count(vm, OP_IRQFD);
@@ -421,7 +421,7 @@ out:
 	return rc;
 }
 
-static int ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+static int ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 		     uint32_t assign)
 {
 	int rc = mock_count(vm, OP_IOEVENTFD);
@@ -461,7 +461,7 @@ int mock_ioev_match(struct hvabs_be_vm *vm, uint32_t space, uint64_t addr, uint3
 
 	pthread_mutex_lock(&vm->lock);
 	for (uint32_t k = 0; k < vm->nioevs && hit < 0; k++) {
-		const struct hvabs_be_ioeventfd *e = &vm->ioevs[k].ev;
+		const struct hvabs_ioeventfd_spec *e = &vm->ioevs[k].ev;
 		if (e->space == space && e->addr == addr && (!e->len || e->len == size) &&
 		    (!(e->flags & HVABS_IOEVENTFD_F_DATAMATCH) || e->datamatch == val))
 			hit = vm->ioevs[k].fd;

@@ -6,7 +6,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "hvabs/backend.h"
+#include "hvabs/plugin/backend.h"
+#include "hvabs/plugin/helpers.h"
 #include "hvabs/mock.h"
 
 #define MOCK		"mock"
@@ -55,12 +56,12 @@ struct mock_region {
 
 struct mock_ioev {
 	int fd;
-	struct hvabs_be_ioeventfd ev;
+	struct hvabs_ioeventfd_spec ev;
 };
 
 struct mock_irqfd {
 	int fd;
-	struct hvabs_be_irq_route route;
+	struct hvabs_irq_route route;
 };
 
 struct hvabs_be_vcpu {

@@ -201,7 +201,7 @@ int mshv_dirty_log(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint64_t
 	return dirty_bits(vm, gpa, size, (uint8_t *)bitmap);
 }
 
-int mshv_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+int mshv_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 		   uint32_t assign)
 {
 	struct mshv_user_ioeventfd_args a = {

@@ -7,7 +7,9 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
-#include "hvabs/backend.h"
+#include "hvabs/plugin/backend.h"
+#include "hvabs/plugin/helpers.h"
+#include "hvabs/irq_sink.h"
 #include "hvabs/devices/ioapic.h"
 
 #include "mshv_sys.h"
@@ -145,7 +147,7 @@ int mshv_mem_alloc(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint32_t
 int mshv_mem_map(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags);
 int mshv_mem_unmap(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size);
 int mshv_dirty_log(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap);
-int mshv_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+int mshv_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 		   uint32_t assign);
 void mshv_mem_fini(struct hvabs_be_vm *vm);
 int mshv_guest_read(struct hvabs_be_vm *vm, uint64_t gpa, void *buf, uint32_t size);

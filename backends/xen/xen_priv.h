@@ -23,7 +23,8 @@
 #include <xentoollog.h>
 #include <xen/hvm/ioreq.h>
 
-#include "hvabs/backend.h"
+#include "hvabs/plugin/backend.h"
+#include "hvabs/plugin/helpers.h"
 #include "hvabs/xen.h"
 
 #define XEN	       "xen"

@@ -98,11 +98,11 @@ int mmio_queue_arm(struct hvabs_virtio_mmio *t, uint32_t index)
 
 	if (atomic_load(&mq->notify_fd) >= 0)
 		return 0;
-	struct hvabs_be_ioeventfd ev = {.space = HVABS_SPACE_MMIO,
-					.len = 4,
-					.addr = t->base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY,
-					.datamatch = index,
-					.flags = HVABS_IOEVENTFD_F_DATAMATCH};
+	struct hvabs_ioeventfd_spec ev = {.space = HVABS_SPACE_MMIO,
+					  .len = 4,
+					  .addr = t->base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY,
+					  .datamatch = index,
+					  .flags = HVABS_IOEVENTFD_F_DATAMATCH};
 	int fd, rc = hvabs_ioeventfd_create(t->vm, &ev, &mq->ioev);
 	if (!rc) {
 		fd = hvabs_ioeventfd_fd(mq->ioev);
@@ -182,7 +182,7 @@ int mmio_event_init(struct hvabs_virtio_mmio *t)
 	int rc = hvabs_event_add(t->loop, t->epfd, HVABS_EVENT_IN, on_notify, t, &t->ev);
 	if (rc || (t->flags & HVABS_VIRTIO_MMIO_F_LEVEL))
 		return rc;
-	struct hvabs_be_irq_route route = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = t->gsi};
+	struct hvabs_irq_route route = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = t->gsi};
 	rc = hvabs_irqfd_create(t->vm, &route, t->loop, &t->irqfd);
 	if (!rc)
 		t->st.kernel_irqfd = (uint32_t)hvabs_irqfd_is_kernel(t->irqfd);

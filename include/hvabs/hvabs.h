@@ -8,13 +8,13 @@
  * unchanged on KVM, Xen and Microsoft Hypervisor. Start with vm.h (backends
  * and VMs), then vcpu.h, mem.h, bus.h, irq.h and event.h; loader.h and
  * acpi.h boot Linux; the devices are in devices/ (one header each). Backend
- * authors read backend.h; device tests use mock.h.
+ * authors read plugin/backend.h (applications never include plugin/);
+ * device tests use mock.h.
  */
 #ifndef HVABS_HVABS_H
 #define HVABS_HVABS_H
 
 #include "acpi.h"
-#include "backend.h"
 #include "bus.h"
 #include "event.h"
 #include "irq.h"

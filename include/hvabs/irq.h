@@ -21,7 +21,6 @@
 
 #include <stdint.h>
 
-#include "backend.h"
 #include "event.h"
 #include "vm.h"
 
@@ -87,7 +86,7 @@ struct hvabs_irqfd;
  * @retval -ENOTSUP no kernel irqfd and no @p loop.
  */
 HVABS_API HVABS_MUST_CHECK int hvabs_irqfd_create(struct hvabs_vm *vm,
-						  const struct hvabs_be_irq_route *route,
+						  const struct hvabs_irq_route *route,
 						  struct hvabs_event_loop *loop,
 						  struct hvabs_irqfd **out);
 
@@ -135,7 +134,7 @@ struct hvabs_ioeventfd;
  * @retval -EEXIST the same match is already registered.
  */
 HVABS_API HVABS_MUST_CHECK int hvabs_ioeventfd_create(struct hvabs_vm *vm,
-						      const struct hvabs_be_ioeventfd *ev,
+						      const struct hvabs_ioeventfd_spec *ev,
 						      struct hvabs_ioeventfd **out);
 
 /**

@@ -17,11 +17,11 @@
 #define HVABS_LOG_H
 
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "compiler.h"
+#include "types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,7 +74,7 @@ HVABS_API void hvabs_vlog(const struct hvabs_logger *lg, enum hvabs_log_level le
  */
 HVABS_API bool hvabs_log_enabled(const struct hvabs_logger *lg, enum hvabs_log_level level);
 
-/* struct hvabs_ratelimit is defined in backend.h: backends use it too. */
+/* struct hvabs_ratelimit is defined in types.h: backends use it too. */
 
 /**
  * Decides whether one more line may be emitted now.

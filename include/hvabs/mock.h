@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "types.h"
 #include "vm.h"
@@ -159,8 +160,9 @@ static inline int hvabs_mock_push_access(struct hvabs_mock *m, uint32_t vcpu,
 					 enum hvabs_space space, uint64_t addr, uint32_t size,
 					 int is_write, uint64_t data)
 {
-	struct hvabs_mock_step s = {0};
+	struct hvabs_mock_step s;
 
+	memset(&s, 0, sizeof(s));
 	s.kind = space == HVABS_SPACE_PIO ? HVABS_EXIT_IO : HVABS_EXIT_MMIO;
 	s.addr = addr;
 	s.size = size;
@@ -178,8 +180,9 @@ static inline int hvabs_mock_push_access(struct hvabs_mock *m, uint32_t vcpu,
  */
 static inline int hvabs_mock_push_simple(struct hvabs_mock *m, uint32_t vcpu, uint32_t kind)
 {
-	struct hvabs_mock_step s = {0};
+	struct hvabs_mock_step s;
 
+	memset(&s, 0, sizeof(s));
 	s.kind = kind;
 	return m->ops->push(m->ctx, vcpu, &s);
 }

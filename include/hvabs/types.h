@@ -9,7 +9,8 @@
  * users of the public API never need to touch it.
  *
  * @defgroup types Shared types
- * @brief Exits, x86 register state and capabilities.
+ * @brief Exits, x86 register state, capabilities, log levels, memory flags,
+ *        interrupt routes.
  * @{
  */
 #ifndef HVABS_TYPES_H
@@ -305,6 +306,79 @@ struct hvabs_caps {
 	    apic_id_stride; /**< vCPU i has local APIC ID i * stride (0 means 1; Xen HVM: 2). */
 	uint32_t pad;	    /**< Reserved, zero. */
 };
+
+/** @name Logging
+ * @{ */
+/** Log levels, shared by the library, its log handler and the backends. */
+enum hvabs_log_level {
+	HVABS_LOG_ERROR = 0, /**< Something failed; the operation was refused. */
+	HVABS_LOG_WARN = 1,  /**< Something is wrong but the VM goes on. */
+	HVABS_LOG_INFO = 2,  /**< Notable but normal events. */
+	HVABS_LOG_DEBUG = 3, /**< Detail for developers. */
+};
+
+/**
+ * A rate limit for log lines a guest can provoke: at most `burst` lines per
+ * `interval_ms` window. Zero it (or use #HVABS_RATELIMIT_INIT) and keep one
+ * per message source; hvabs_ratelimit_allow() decides. The counters are
+ * plain integers so that C and C++ callers can embed the struct; the library
+ * only ever touches them with atomic operations, so it is lock-free and
+ * thread-safe. Callers must not read or write the counters themselves.
+ */
+struct hvabs_ratelimit {
+	uint64_t window_start_ns; /**< Start of the current window (monotonic ns; atomic). */
+	uint32_t used;		  /**< Lines emitted in the current window (atomic). */
+	uint32_t suppressed;	  /**< Lines dropped since the last emitted one (atomic). */
+	uint32_t burst;		  /**< Lines allowed per window (0 = 10). */
+	uint32_t interval_ms;	  /**< Window length in ms (0 = 5000). */
+};
+
+/** Initialiser for a struct hvabs_ratelimit with the defaults (10 lines per 5 s). */
+#define HVABS_RATELIMIT_INIT                                                                       \
+	{                                                                                          \
+		0, 0, 0, 0, 0                                                                      \
+	}
+
+/** @} */
+
+/** @name Guest memory flags
+ * @{ */
+/** Guest memory flag (hvabs_vm_add_ram(), hvabs_vm_map_ram()): the guest may not write. */
+#define HVABS_MEM_READONLY (1u << 0)
+/** Guest memory flag: log guest writes (dirty log). */
+#define HVABS_MEM_DIRTY_LOG (1u << 1)
+/** @} */
+
+/** @name Interrupt routes and ioeventfds
+ * @{ */
+/** hvabs_irq_route::kind values. */
+enum hvabs_irq_route_kind {
+	HVABS_IRQ_ROUTE_GSI = 0, /**< An interrupt line of the irqchip. */
+	HVABS_IRQ_ROUTE_MSI = 1, /**< A message-signalled interrupt. */
+};
+
+/** Where an irqfd delivers its interrupt (hvabs_irqfd_create(), and the backend op). */
+struct hvabs_irq_route {
+	uint32_t kind;	   /**< An enum hvabs_irq_route_kind value. */
+	uint32_t gsi;	   /**< Line, for #HVABS_IRQ_ROUTE_GSI. */
+	uint64_t msi_addr; /**< Address, for #HVABS_IRQ_ROUTE_MSI. */
+	uint32_t msi_data; /**< Data, for #HVABS_IRQ_ROUTE_MSI. */
+	uint32_t pad;	   /**< Reserved, zero. */
+};
+
+/** hvabs_ioeventfd_spec::flags: only signal when the written value equals `datamatch`. */
+#define HVABS_IOEVENTFD_F_DATAMATCH (1u << 0)
+
+/** What an ioeventfd matches (hvabs_ioeventfd_create(), and the backend op). */
+struct hvabs_ioeventfd_spec {
+	uint32_t space;	    /**< An enum hvabs_space value. */
+	uint32_t len;	    /**< Access size to match: 1, 2, 4 or 8 (0 = any, MMIO only). */
+	uint64_t addr;	    /**< Port or guest-physical address. */
+	uint64_t datamatch; /**< Value to match with #HVABS_IOEVENTFD_F_DATAMATCH. */
+	uint32_t flags;	    /**< HVABS_IOEVENTFD_F_* bits. */
+	uint32_t pad;	    /**< Reserved, zero. */
+};
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -100,7 +100,7 @@ HVABS_API const char *hvabs_backend_path(const struct hvabs_backend *be);
 HVABS_API uint32_t hvabs_backend_abi_version(const struct hvabs_backend *be);
 
 /** hvabs_vm_config::flags: use the hypervisor's in-kernel interrupt controllers. */
-#define HVABS_VM_IRQCHIP HVABS_VM_F_IRQCHIP
+#define HVABS_VM_IRQCHIP (1u << 0)
 
 /** Parameters of a new VM. */
 struct hvabs_vm_config {

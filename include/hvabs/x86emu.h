@@ -47,7 +47,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
 #include "compiler.h"
 #include "types.h"
 

@@ -284,7 +284,7 @@ static void caps_honest_msi(void **state)
 static void caps_honest_irqfd(void **state)
 {
 	struct fx *f = *state;
-	struct hvabs_be_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 5};
+	struct hvabs_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 5};
 	struct hvabs_irqfd *fd = NULL;
 	int rc = hvabs_irqfd_create(f->env.vm, &r, NULL, &fd);
 
@@ -526,7 +526,7 @@ static void irqfd_any_path(void **state)
 {
 	struct fx *f = *state;
 	struct loop_thread lt;
-	struct hvabs_be_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 6};
+	struct hvabs_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 6};
 	struct hvabs_irqfd *fd;
 
 	assert_int_equal(hvabs_event_loop_create(&lt.loop), 0);
@@ -546,11 +546,11 @@ static void irqfd_any_path(void **state)
 static void ioeventfd_any_path(void **state)
 {
 	struct fx *f = *state;
-	struct hvabs_be_ioeventfd ev = {.space = HVABS_SPACE_MMIO,
-					.len = 4,
-					.addr = CT_MMIO_GPA + 0x50,
-					.flags = HVABS_IOEVENTFD_F_DATAMATCH,
-					.datamatch = 3};
+	struct hvabs_ioeventfd_spec ev = {.space = HVABS_SPACE_MMIO,
+					  .len = 4,
+					  .addr = CT_MMIO_GPA + 0x50,
+					  .flags = HVABS_IOEVENTFD_F_DATAMATCH,
+					  .datamatch = 3};
 	struct hvabs_ioeventfd *io, *dup;
 	uint64_t n = 0;
 

@@ -260,10 +260,10 @@ static void no_leak_full_lifetime(void **state)
 	struct hvabs_vcpu *cpu[2];
 	struct hvabs_irqfd *irq[2];
 	struct hvabs_ioeventfd *ioev;
-	struct hvabs_be_irq_route gsi = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 5};
-	struct hvabs_be_irq_route msi = {
+	struct hvabs_irq_route gsi = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 5};
+	struct hvabs_irq_route msi = {
 	    .kind = HVABS_IRQ_ROUTE_MSI, .msi_addr = 0xfee00000, .msi_data = 0x45};
-	struct hvabs_be_ioeventfd ev = {.space = HVABS_SPACE_PIO, .len = 1, .addr = PORT};
+	struct hvabs_ioeventfd_spec ev = {.space = HVABS_SPACE_PIO, .len = 1, .addr = PORT};
 	struct rm_code c;
 	uint8_t buf[32];
 

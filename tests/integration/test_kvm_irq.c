@@ -110,7 +110,7 @@ static void irqchip_irqfd_gsi(void **state)
 {
 	struct irq_fx f;
 	struct hvabs_irqfd *fd;
-	struct hvabs_be_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 6};
+	struct hvabs_irq_route r = {.kind = HVABS_IRQ_ROUTE_GSI, .gsi = 6};
 
 	(void)state;
 	fx_start(&f, HVABS_VM_IRQCHIP, 0);
@@ -143,7 +143,7 @@ static void irqchip_irqfd_msi(void **state)
 {
 	struct irq_fx f;
 	struct hvabs_irqfd *fd;
-	struct hvabs_be_irq_route r = {
+	struct hvabs_irq_route r = {
 	    .kind = HVABS_IRQ_ROUTE_MSI, .msi_addr = 0xfee00000, .msi_data = 0x43};
 
 	(void)state;

@@ -7,6 +7,7 @@
  * registers, MSRs, the LAPIC, pending lines and the PICs, also into a second
  * VM of the same shape, and refuse blobs that do not fit.
  */
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
 /* A plugin built for a future ABI major: it exports hvabs_backend_entry_v2 only. */
 #include <stddef.h>
 
-#include <hvabs/backend.h>
+#include <hvabs/plugin/backend.h>
 
 HVABS_BACKEND_EXPORT const void *hvabs_backend_entry_v2(const void *host);
 

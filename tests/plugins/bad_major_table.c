@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A plugin whose v1 entry hands out a table stamped with ABI major 2. */
-#include <hvabs/backend.h>
+#include <hvabs/plugin/backend.h>
 
 static const struct hvabs_backend_ops ops = {
     .hdr = {HVABS_ABI_VERSION(2, 3), sizeof(struct hvabs_backend_ops)},

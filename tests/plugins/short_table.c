@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include <hvabs/backend.h>
+#include <hvabs/plugin/backend.h>
 
 static int probe(const struct hvabs_host *host, char *why, size_t len)
 {

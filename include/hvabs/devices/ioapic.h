@@ -51,7 +51,7 @@
 #include <stdint.h>
 
 #include "../acpi.h"
-#include "../backend.h"
+#include "../irq_sink.h"
 #include "../vm.h"
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* 16550A UART: Linux's probe, interrupts, FIFO, DLAB, loopback, host I/O, tail. */
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -415,12 +415,12 @@ static void irq_line_needs_ioapic(void **state)
 static void ioeventfd_kernel_for_mmio_only(void **state)
 {
 	struct t_vm *t = *state;
-	struct hvabs_be_ioeventfd mm = {.space = HVABS_SPACE_MMIO,
-					.len = 4,
-					.addr = T_MMIO + 0x40,
-					.flags = HVABS_IOEVENTFD_F_DATAMATCH,
-					.datamatch = 1};
-	struct hvabs_be_ioeventfd pio = {.space = HVABS_SPACE_PIO, .len = 2, .addr = T_PORT};
+	struct hvabs_ioeventfd_spec mm = {.space = HVABS_SPACE_MMIO,
+					  .len = 4,
+					  .addr = T_MMIO + 0x40,
+					  .flags = HVABS_IOEVENTFD_F_DATAMATCH,
+					  .datamatch = 1};
+	struct hvabs_ioeventfd_spec pio = {.space = HVABS_SPACE_PIO, .len = 2, .addr = T_PORT};
 	struct hvabs_ioeventfd *a, *b;
 	uint64_t n = 0;
 

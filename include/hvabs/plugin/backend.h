@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
- * @file backend.h
+ * @file plugin/backend.h
  * @brief The backend plugin ABI, version 1.
  *
  * A backend is a shared object `hvabs-<name>.so` that exports exactly one
  * symbol, hvabs_backend_entry_v1(). The core loads it with
  * `dlopen(RTLD_NOW | RTLD_LOCAL)` and never unloads it. A backend includes
- * only this header (and the headers it pulls in); it never links against
- * libhvabs. Everything the core offers a backend reaches it through the
+ * only the headers under hvabs/plugin/ (and the shared data types they pull
+ * in: types.h, and extension headers such as xen.h or irq_sink.h); it never
+ * links against libhvabs. Applications never include this directory.
+ * Everything the core offers a backend reaches it through the
  * struct hvabs_host table.
  *
  * Rules of the ABI:
@@ -27,18 +29,12 @@
  * @brief What a hypervisor backend implements and what the core gives it.
  * @{
  */
-#ifndef HVABS_BACKEND_H
-#define HVABS_BACKEND_H
+#ifndef HVABS_PLUGIN_BACKEND_H
+#define HVABS_PLUGIN_BACKEND_H
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include <stdint.h>
 
-#include "types.h"
+#include "../types.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,14 +44,6 @@ extern "C" {
 struct hvabs_be_vm;
 /** Backend-private vCPU state; each backend defines it in its own `*_priv.h`. */
 struct hvabs_be_vcpu;
-
-/** Log levels shared by the core and the backends. */
-enum hvabs_log_level {
-	HVABS_LOG_ERROR = 0, /**< Something failed; the operation was refused. */
-	HVABS_LOG_WARN = 1,  /**< Something is wrong but the VM goes on. */
-	HVABS_LOG_INFO = 2,  /**< Notable but normal events. */
-	HVABS_LOG_DEBUG = 3, /**< Detail for developers. */
-};
 
 /**
  * Callbacks a backend that emulates instructions uses to reach the core's
@@ -102,39 +90,6 @@ struct hvabs_be_vm_config {
 	uint32_t flags;			/**< HVABS_VM_F_* bits. */
 	const char *options;		/**< Backend options, `key=value,...`, or NULL. */
 	const struct hvabs_host_io *io; /**< Callbacks into the core's buses and memory. */
-};
-
-/** hvabs_backend_ops::mem_alloc / mem_map flag: the guest may not write. */
-#define HVABS_MEM_READONLY (1u << 0)
-/** hvabs_backend_ops::mem_alloc / mem_map flag: log guest writes (dirty log). */
-#define HVABS_MEM_DIRTY_LOG (1u << 1)
-
-/** hvabs_be_irq_route::kind values. */
-enum hvabs_irq_route_kind {
-	HVABS_IRQ_ROUTE_GSI = 0, /**< An interrupt line of the irqchip. */
-	HVABS_IRQ_ROUTE_MSI = 1, /**< A message-signalled interrupt. */
-};
-
-/** Where an irqfd delivers its interrupt. */
-struct hvabs_be_irq_route {
-	uint32_t kind;	   /**< An enum hvabs_irq_route_kind value. */
-	uint32_t gsi;	   /**< Line, for #HVABS_IRQ_ROUTE_GSI. */
-	uint64_t msi_addr; /**< Address, for #HVABS_IRQ_ROUTE_MSI. */
-	uint32_t msi_data; /**< Data, for #HVABS_IRQ_ROUTE_MSI. */
-	uint32_t pad;	   /**< Reserved, zero. */
-};
-
-/** hvabs_be_ioeventfd::flags: only signal when the written value equals `datamatch`. */
-#define HVABS_IOEVENTFD_F_DATAMATCH (1u << 0)
-
-/** An ioeventfd registration. */
-struct hvabs_be_ioeventfd {
-	uint32_t space;	    /**< An enum hvabs_space value. */
-	uint32_t len;	    /**< Access size to match: 1, 2, 4 or 8 (0 = any, MMIO only). */
-	uint64_t addr;	    /**< Port or guest-physical address. */
-	uint64_t datamatch; /**< Value to match with #HVABS_IOEVENTFD_F_DATAMATCH. */
-	uint32_t flags;	    /**< HVABS_IOEVENTFD_F_* bits. */
-	uint32_t pad;	    /**< Reserved, zero. */
 };
 
 /**
@@ -210,10 +165,10 @@ struct hvabs_backend_ops {
 	/** Signals a message-signalled interrupt (#HVABS_CAP_MSI). */
 	int (*msi)(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data);
 	/** Binds (@p assign 1) or unbinds eventfd @p fd to @p route (#HVABS_CAP_IRQFD). */
-	int (*irqfd)(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_irq_route *route,
+	int (*irqfd)(struct hvabs_be_vm *vm, int fd, const struct hvabs_irq_route *route,
 		     uint32_t assign);
 	/** Binds or unbinds an ioeventfd (HVABS_CAP_IOEVENTFD_*). */
-	int (*ioeventfd)(struct hvabs_be_vm *vm, int fd, const struct hvabs_be_ioeventfd *ev,
+	int (*ioeventfd)(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_spec *ev,
 			 uint32_t assign);
 	/**
 	 * Fetches and clears the dirty bitmap (one bit per 4 KiB page, bit 0 of
@@ -285,43 +240,6 @@ struct hvabs_backend_ops {
 	int (*vm_stop)(struct hvabs_be_vm *vm, uint32_t reason);
 };
 
-/**
- * @name Line-sink backend extension
- * How a backend without an I/O APIC hands its `irq_line` op to a userspace
- * one (devices/ioapic.h). The backend answers the vm_get_ext op for
- * #HVABS_IRQ_SINK_EXT_NAME with a struct hvabs_irq_sink_ext;
- * hvabs_ioapic_create() attaches to it.
- * @{
- */
-
-/** Name of the extension, for hvabs_vm_get_ext(). */
-#define HVABS_IRQ_SINK_EXT_NAME "hvabs-irq-sink-v1"
-
-/**
- * Receives one interrupt line change from the backend's `irq_line` op.
- * @param opaque as given to hvabs_irq_sink_ext::attach.
- * @param gsi the line.
- * @param level 0 or 1.
- * @return 0 or negative errno, returned by `irq_line`.
- */
-typedef int (*hvabs_irq_sink_fn)(void *opaque, uint32_t gsi, uint32_t level);
-
-/** The line-sink extension table. */
-struct hvabs_irq_sink_ext {
-	struct hvabs_hdr hdr; /**< ABI header. */
-	/**
-	 * Routes the backend's `irq_line` to @p fn, or with @p fn NULL detaches
-	 * it; when detaching returns, no call of the old @p fn is running.
-	 * @param ctx the context hvabs_vm_get_ext() returned.
-	 * @param fn the receiver, or NULL.
-	 * @param opaque its first argument.
-	 * @return 0, or -EBUSY when another receiver is attached.
-	 */
-	int (*attach)(void *ctx, hvabs_irq_sink_fn fn, void *opaque);
-};
-
-/** @} */
-
 /** Name of the entry symbol of ABI major 1, as a string for dlsym(). */
 #define HVABS_BACKEND_ENTRY_V1 "hvabs_backend_entry_v1"
 
@@ -339,175 +257,6 @@ typedef const struct hvabs_backend_ops *(*hvabs_backend_entry_v1_fn)(const struc
  */
 HVABS_BACKEND_EXPORT const struct hvabs_backend_ops *
 hvabs_backend_entry_v1(const struct hvabs_host *host);
-
-/**
- * Formats and logs one line through @p host (for backends).
- * @param host the core's table.
- * @param level severity.
- * @param component name of the backend.
- * @param fmt printf-style format.
- */
-static inline HVABS_PRINTF(4, 5) void hvabs_host_logf(const struct hvabs_host *host,
-						      enum hvabs_log_level level,
-						      const char *component, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	if (!host || !host->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	host->log(host->log_opaque, level, component, buf);
-}
-
-/**
- * A token-bucket rate limit for log lines a guest can provoke. Zero it (or
- * use #HVABS_RATELIMIT_INIT) and keep one per message source. Lock-free and
- * thread-safe.
- */
-struct hvabs_ratelimit {
-	_Atomic uint64_t window_start_ns; /**< Start of the current window (CLOCK_MONOTONIC). */
-	_Atomic uint32_t used;		  /**< Lines emitted in the current window. */
-	_Atomic uint32_t suppressed;	  /**< Lines dropped since the last emitted one. */
-	uint32_t burst;			  /**< Lines allowed per window (0 = 10). */
-	uint32_t interval_ms;		  /**< Window length in ms (0 = 5000). */
-};
-
-/** Initialiser for a struct hvabs_ratelimit with the defaults (10 lines per 5 s). */
-#define HVABS_RATELIMIT_INIT                                                                       \
-	{                                                                                          \
-		0, 0, 0, 0, 0                                                                      \
-	}
-
-/**
- * Decides whether one more line may go out at time @p now_ns under @p rl
- * (the logic of hvabs_ratelimit_allow(), usable by backends, which do not
- * link libhvabs). Lock-free and thread-safe.
- * @param rl the limit.
- * @param now_ns a CLOCK_MONOTONIC time in nanoseconds.
- * @param suppressed out, may be NULL: lines dropped before this one, when allowed.
- * @return 1 if the line may go out, 0 if not.
- */
-static inline int hvabs_ratelimit_check(struct hvabs_ratelimit *rl, uint64_t now_ns,
-					uint32_t *suppressed)
-{
-	uint64_t interval = (rl->interval_ms ? rl->interval_ms : 5000u) * 1000000ull;
-	uint32_t burst = rl->burst ? rl->burst : 10u;
-	uint64_t start = atomic_load(&rl->window_start_ns);
-
-	if (start == 0 || now_ns - start >= interval) {
-		/* Whoever wins the exchange opens the new window; losers count in it. */
-		if (atomic_compare_exchange_strong(&rl->window_start_ns, &start, now_ns))
-			atomic_store(&rl->used, 0);
-	}
-	if (atomic_fetch_add(&rl->used, 1) < burst) {
-		uint32_t dropped = atomic_exchange(&rl->suppressed, 0);
-		if (suppressed)
-			*suppressed = dropped;
-		return 1;
-	}
-	atomic_fetch_add(&rl->suppressed, 1);
-	return 0;
-}
-
-/**
- * Formats and logs one line through @p host unless @p rl says too many went
- * out recently; the next line that does go out says how many were dropped.
- * For messages a guest can provoke (backends).
- * @param host the core's table.
- * @param rl the rate limit for this message source.
- * @param level severity.
- * @param component name of the backend.
- * @param fmt printf-style format.
- */
-static inline HVABS_PRINTF(5, 6) void hvabs_host_logf_limited(const struct hvabs_host *host,
-							      struct hvabs_ratelimit *rl,
-							      enum hvabs_log_level level,
-							      const char *component,
-							      const char *fmt, ...)
-{
-	struct timespec ts;
-	uint32_t dropped = 0;
-	char buf[512];
-	va_list ap;
-
-	if (!host || !host->log)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (!hvabs_ratelimit_check(rl, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
-				   &dropped))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (dropped)
-		hvabs_host_logf(host, level, component, "%s (%u similar lines suppressed)", buf,
-				dropped);
-	else
-		host->log(host->log_opaque, level, component, buf);
-}
-
-/**
- * Called by hvabs_options_foreach() for each option.
- * @param ctx the caller's context.
- * @param key the option's name.
- * @param val its value (after '='), or NULL for a bare flag.
- * @return 0 to go on, or a negative errno to stop with it.
- */
-typedef int (*hvabs_option_fn)(void *ctx, const char *key, const char *val);
-
-/**
- * Walks backend options (hvabs_be_vm_config::options, `key[=value],...`),
- * calling @p fn for each until one returns an error. For backends, which do
- * not link libhvabs.
- * @param opts the option string, or NULL.
- * @param fn the callback.
- * @param ctx its context.
- * @return 0, the first error @p fn returned, or -ENOMEM.
- */
-static inline int hvabs_options_foreach(const char *opts, hvabs_option_fn fn, void *ctx)
-{
-	char *copy, *save = NULL;
-	int rc = 0;
-
-	if (!opts || !*opts)
-		return 0;
-	copy = strdup(opts);
-	if (!copy)
-		return -ENOMEM;
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		char *val = strchr(t, '=');
-		if (val)
-			*val++ = '\0';
-		rc = fn(ctx, t, val);
-	}
-	free(copy);
-	return rc;
-}
-
-/**
- * Parses an option value as an unsigned number (decimal, 0x hexadecimal or 0
- * octal) no larger than @p max.
- * @param s the value, or NULL.
- * @param max the largest value accepted.
- * @param out the number.
- * @return 0, or -EINVAL for anything else (a sign, spaces, junk, too large).
- */
-static inline int hvabs_option_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
 
 #ifdef __cplusplus
 }
