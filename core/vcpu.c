@@ -104,45 +104,81 @@ static int valid_size(uint32_t size)
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
+static const struct hvabs_exit_access *exit_access(const struct hvabs_exit *exit)
+{
+	if (!exit)
+		return NULL;
+	return exit->kind == HVABS_EXIT_IO     ? &exit->u.io
+	       : exit->kind == HVABS_EXIT_MMIO ? &exit->u.mmio
+					       : NULL;
+}
+
+uint32_t hvabs_exit_access_count(const struct hvabs_exit *exit)
+{
+	const struct hvabs_exit_access *a = exit_access(exit);
+	uint32_t count = a && a->count ? a->count : 1;
+
+	if (!a || !valid_size(a->size) || !a->data || count > (1u << 20))
+		return 0;
+	return count;
+}
+
+int hvabs_exit_access_element(const struct hvabs_exit *exit, uint32_t index,
+			      struct hvabs_exit_element *out)
+{
+	const struct hvabs_exit_access *a = exit_access(exit);
+
+	if (!out || index >= hvabs_exit_access_count(exit))
+		return -EINVAL;
+	out->addr = a->addr;
+	/* Port string I/O repeats one port; memory string operands move with DF (SDM vol. 2, MOVS). */
+	if (exit->kind == HVABS_EXIT_MMIO)
+		out->addr = a->df ? a->addr - (uint64_t)index * a->size
+				  : a->addr + (uint64_t)index * a->size;
+	out->value = core_le_load(a->data + (size_t)index * a->size, a->size);
+	out->size = a->size;
+	out->is_write = a->is_write ? 1 : 0;
+	return 0;
+}
+
 /* Sends every element of an I/O or MMIO exit to the bus, in guest order. */
-static void dispatch_access(struct hvabs_vcpu *v, uint32_t space, struct hvabs_exit_access *a)
+static void dispatch_access(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 {
 	struct hvabs_vm *vm = v->vm;
-	uint32_t count = a->count ? a->count : 1;
-	uint32_t size = a->size;
+	uint32_t space = exit->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO;
+	struct hvabs_exit_access *a = exit->kind == HVABS_EXIT_IO ? &exit->u.io : &exit->u.mmio;
+	uint32_t count = hvabs_exit_access_count(exit);
+	struct hvabs_exit_element el;
 
-	if (!valid_size(size) || !a->data || count > (1u << 20)) {
+	if (!count) {
+		uint32_t n = a->count ? a->count : 1;
 		hvabs_log_ratelimited(&vm->be->logger, &vm->unhandled_rl, HVABS_LOG_WARN, CORE,
 				      "vcpu%u: %s access of size %u x %u at 0x%llx refused",
-				      v->index, space == HVABS_SPACE_PIO ? "port" : "MMIO", size,
-				      count, (unsigned long long)a->addr);
-		if (!a->is_write && a->data && size <= 8 && count <= (1u << 20))
-			memset(a->data, 0xff, (size_t)size * count);
+				      v->index, space == HVABS_SPACE_PIO ? "port" : "MMIO", a->size,
+				      n, (unsigned long long)a->addr);
+		if (!a->is_write && a->data && a->size <= 8 && n <= (1u << 20))
+			memset(a->data, 0xff, (size_t)a->size * n);
 		return;
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t addr = a->addr;
-		uint8_t *p = a->data + (size_t)i * size;
-		uint64_t val = a->is_write ? core_le_load(p, size) : 0;
-		if (space == HVABS_SPACE_MMIO)
-			addr = a->df ? addr - (uint64_t)i * size : addr + (uint64_t)i * size;
-		if (a->is_write && atomic_load_explicit(&vm->ioev_fallback, memory_order_relaxed) &&
-		    core_ioev_fallback(vm, space, addr, size, val) == 0) {
+	for (uint32_t i = 0; i < count && hvabs_exit_access_element(exit, i, &el) == 0; i++) {
+		uint64_t val = el.is_write ? el.value : 0;
+		if (el.is_write && atomic_load_explicit(&vm->ioev_fallback, memory_order_relaxed) &&
+		    core_ioev_fallback(vm, space, el.addr, el.size, val) == 0) {
 			stat_inc(&v->stats.ioeventfd_fallback);
 			continue;
 		}
-		if (core_bus_dispatch(vm, space, addr, size, a->is_write, &val) < 0) {
+		if (core_bus_dispatch(vm, space, el.addr, el.size, el.is_write, &val) < 0) {
 			stat_inc(space == HVABS_SPACE_PIO ? &v->stats.io_unhandled
 							  : &v->stats.mmio_unhandled);
 			hvabs_log_ratelimited(&vm->be->logger, &vm->unhandled_rl, HVABS_LOG_DEBUG,
 					      CORE, "vcpu%u: unhandled %s %s of size %u at 0x%llx",
 					      v->index, space == HVABS_SPACE_PIO ? "port" : "MMIO",
-					      a->is_write ? "write" : "read", size,
-					      (unsigned long long)addr);
+					      el.is_write ? "write" : "read", el.size,
+					      (unsigned long long)el.addr);
 			val = ~0ull;
 		}
-		if (!a->is_write)
-			core_le_store(p, size, val);
+		if (!el.is_write)
+			core_le_store(a->data + (size_t)i * el.size, el.size, val);
 	}
 }
 
@@ -187,10 +223,8 @@ int hvabs_vcpu_run_loop(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 			return rc;
 		switch (exit->kind) {
 		case HVABS_EXIT_IO:
-			dispatch_access(v, HVABS_SPACE_PIO, &exit->u.io);
-			break;
 		case HVABS_EXIT_MMIO:
-			dispatch_access(v, HVABS_SPACE_MMIO, &exit->u.mmio);
+			dispatch_access(v, exit);
 			break;
 		case HVABS_EXIT_IOAPIC_EOI:
 			if (vm->eoi_fn)

@@ -270,6 +270,52 @@ HVABS_API void hvabs_vm_get_stats(const struct hvabs_vm *vm, struct hvabs_stats 
  */
 HVABS_API const char *hvabs_exit_kind_name(uint32_t kind);
 
+/**
+ * One element of an I/O or MMIO exit, decoded the way hvabs_vcpu_run_loop()
+ * hands it to the bus: a REP string access of `count` elements is `count`
+ * single accesses.
+ */
+struct hvabs_exit_element {
+	/**
+	 * Port (I/O) or guest-physical address (MMIO). Port string accesses
+	 * repeat one port; MMIO string accesses step by `size`, downwards when
+	 * hvabs_exit_access::df is set.
+	 */
+	uint64_t addr;
+	/**
+	 * The element's data as a little-endian number: what the guest wrote,
+	 * or for a read what the run loop returned (once it has completed the
+	 * exit, as in a trace callback).
+	 */
+	uint64_t value;
+	uint32_t size;	   /**< Bytes: 1, 2, 4 or 8. */
+	uint32_t is_write; /**< 1 for a guest write, 0 for a read. */
+};
+
+/**
+ * How many elements an I/O or MMIO exit has, as the run loop counts them
+ * (hvabs_exit_access::count, 0 meaning 1). Thread: any.
+ * @param exit the exit.
+ * @return the count; 0 for any other exit kind, and for a malformed access
+ *         the run loop refuses (a size other than 1, 2, 4 or 8, no data
+ *         buffer, or more than 2^20 elements).
+ */
+HVABS_API uint32_t hvabs_exit_access_count(const struct hvabs_exit *exit);
+
+/**
+ * Decodes one element of an I/O or MMIO exit, for tracing or logging an
+ * exit exactly as the run loop sees it. Thread: any.
+ * @param exit the exit.
+ * @param index the element, below hvabs_exit_access_count().
+ * @param out the element (written only on success).
+ * @return 0 or negative errno.
+ * @retval -EINVAL NULL argument, not an I/O or MMIO exit, a malformed
+ *         access, or @p index out of range.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_exit_access_element(const struct hvabs_exit *exit,
+							 uint32_t index,
+							 struct hvabs_exit_element *out);
+
 #ifdef __cplusplus
 }
 #endif
