@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* hvabs-vmm configuration: command line and JSON config files (ours and Firecracker's). */
+/*
+ * hvabs-vmm's configuration as its users see it: the struct the command line
+ * (cli.c), our JSON layout (config_json.c) and Firecracker's
+ * (config_firecracker.c) fill in, through the setters of config.c.
+ */
 #ifndef HVABS_VMM_CONFIG_H
 #define HVABS_VMM_CONFIG_H
 

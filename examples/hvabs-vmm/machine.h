@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* hvabs-vmm: one virtual machine built from hvabs parts, and how its run ended. */
+/* hvabs-vmm: what main.c sees of one machine: build it (machine.c), run it and report (run.c). */
 #ifndef HVABS_VMM_MACHINE_H
 #define HVABS_VMM_MACHINE_H
 

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hvabs-vmm: the reference VMM. Everything it does goes through the public
- * hvabs API, so it runs unchanged on every backend.
+ * hvabs-vmm's program: read the configuration, open the backend, build and
+ * run the machine (again after a guest reboot with --reboot=restart), and
+ * turn how the run ended into the exit status. Everything hvabs-vmm does
+ * goes through the public hvabs API, so it runs unchanged on every backend;
+ * docs/vmm.md maps the other files.
  *
  * Exit status: 0 when the guest powers off or reboots (or on SIGINT/SIGTERM),
  * 1 on a guest crash (panic, triple fault) or a VMM/hypervisor error, 2 on

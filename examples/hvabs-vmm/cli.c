@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * hvabs-vmm's command line: the options, the usage text, and the order in
+ * which a --config file and the other options apply (the file first, the
+ * command line on top of it).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hvabs/hvabs.h>
+
+#include "config_priv.h"
+
+enum {
+	OPT_CONFIG = 0x100,
+	OPT_REBOOT,
+	OPT_XEN_DOMID,
+	OPT_BACKEND_OPTS,
+	OPT_TIMEOUT,
+	OPT_TRACE,
+};
+
+static const struct option long_opts[] = {
+    {"hypervisor", required_argument, NULL, 'H'},
+    {"backend-options", required_argument, NULL, OPT_BACKEND_OPTS},
+    {"kernel", required_argument, NULL, 'k'},
+    {"initrd", required_argument, NULL, 'i'},
+    {"initramfs", required_argument, NULL, 'i'},
+    {"cmdline", required_argument, NULL, 'c'},
+    {"memory", required_argument, NULL, 'm'},
+    {"cpus", required_argument, NULL, 'n'},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"config-file", required_argument, NULL, OPT_CONFIG},
+    {"reboot", required_argument, NULL, OPT_REBOOT},
+    {"disk", required_argument, NULL, 'd'},
+    {"net", required_argument, NULL, 'N'},
+    {"rng", no_argument, NULL, 'r'},
+    {"console", required_argument, NULL, 'C'},
+    {"vsock", required_argument, NULL, 'v'},
+    {"xen-domid", required_argument, NULL, OPT_XEN_DOMID},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"trace-exits", required_argument, NULL, OPT_TRACE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+void vmm_usage(FILE *out, const char *argv0)
+{
+	fprintf(
+	    out,
+	    "usage: %s --kernel FILE [options]\n"
+	    "  --hypervisor NAME        kvm, xen, mshv, mock, or a plugin path (default:\n"
+	    "                           $HVABS_HYPERVISOR, else the first of kvm, mshv, xen)\n"
+	    "  --kernel FILE            bzImage, or ELF vmlinux with a PVH note\n"
+	    "  --initrd FILE            initramfs (alias --initramfs)\n"
+	    "  --cmdline STRING         kernel command line\n"
+	    "  --memory SIZE            guest RAM, e.g. 256M or size=1G (default 256M)\n"
+	    "  --cpus N                 vCPUs, also boot=N (default 1)\n"
+	    "  --config FILE            JSON config; also Firecracker's layout (--config-file)\n"
+	    "  --reboot=exit|restart    what a guest reboot does (default exit, status 0)\n"
+	    "  --disk path=FILE[,readonly=on][,serial=ID][,direct=on]   (repeatable)\n"
+	    "  --net tap=NAME[,mac=MAC] --rng\n"
+	    "  --console stdio|file=P|none  COM1 (ttyS0) on the terminal, into a file, or off\n"
+	    "  --console pty|socket=P   also a virtio-console (hvc0) on a pty or Unix socket\n"
+	    "  --vsock cid=N,socket=PATH\n"
+	    "  --xen-domid N            attach to an existing paused Xen domain\n"
+	    "  --backend-options STR    backend-specific key=value,...\n"
+	    "  --timeout SECONDS        stop the guest and fail after this long\n"
+	    "  --trace-exits FILE       record every exit (replay it on the mock backend\n"
+	    "                           with --backend-options script=FILE)\n"
+	    "  --quiet                  no status lines from the VMM itself\n"
+	    "  --help, --version\n"
+	    "Exit status: 0 guest power-off or reboot, 1 guest crash/panic/triple fault or VMM\n"
+	    "error, 2 bad arguments.\n",
+	    argv0);
+}
+
+/* --xen-domid N and --timeout S: whole numbers in a range. */
+static int set_number(struct vmm_config *c, int opt, const char *v, char *err, size_t errlen)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (opt == OPT_XEN_DOMID) {
+		if (!*v || *end || n < 1 || n > 0x7fef)
+			return ERR("--xen-domid %s: want a domain id from 1 to 32751", v);
+		c->xen_domid = (int)n;
+	} else {
+		if (!*v || *end || n < 1)
+			return ERR("--timeout %s: want a number of seconds", v);
+		c->timeout_s = (int)n;
+	}
+	return 0;
+}
+
+/* One option other than --help and --version: 0, or -1 with a reason in err. */
+static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, size_t errlen)
+{
+	switch (opt) {
+	case 'H':
+		vmm_set_str(&c->hypervisor, optarg);
+		return 0;
+	case OPT_BACKEND_OPTS:
+		vmm_set_str(&c->backend_options, optarg);
+		return 0;
+	case 'k':
+		vmm_set_str(&c->kernel, optarg);
+		return 0;
+	case 'i':
+		vmm_set_str(&c->initrd, optarg);
+		return 0;
+	case 'c':
+		vmm_set_str(&c->cmdline, optarg);
+		return 0;
+	case 'm':
+		return vmm_set_memory(c, optarg, err, errlen);
+	case 'n':
+		return vmm_set_cpus(c, optarg, err, errlen);
+	case OPT_CONFIG:
+		return 0; /* read in the first pass */
+	case OPT_REBOOT:
+		return vmm_set_reboot(c, optarg, err, errlen);
+	case 'd':
+		return vmm_add_disk(c, optarg, err, errlen);
+	case 'N':
+		return vmm_add_net(c, optarg, err, errlen);
+	case 'r':
+		c->rng = 1;
+		return 0;
+	case 'C':
+		return vmm_set_console(c, optarg, err, errlen);
+	case 'v':
+		return vmm_set_vsock(c, optarg, err, errlen);
+	case OPT_XEN_DOMID:
+	case OPT_TIMEOUT:
+		return set_number(c, opt, optarg, err, errlen);
+	case OPT_TRACE:
+		vmm_set_str(&c->trace_exits, optarg);
+		return 0;
+	case 'q':
+		c->quiet = 1;
+		return 0;
+	case ':':
+		return ERR("option %s needs a value", argv[optind - 1]);
+	default:
+		return ERR("unknown option %s", argv[optind - 1]);
+	}
+}
+
+/* What no single option can check: a kernel to boot, and Xen attach mode's limits. */
+static int check_config(const struct vmm_config *c, char *err, size_t errlen)
+{
+	if (!c->kernel && c->xen_domid < 0)
+		return ERR("no kernel: give --kernel FILE (or a config file with one)");
+	/* Xen attach mode: the toolstack built the domain and decides what a reboot does. */
+	if (c->xen_domid >= 0 && (c->kernel || c->initrd))
+		return ERR(
+		    "--xen-domid serves a domain its toolstack loaded: no --kernel or --initrd");
+	if (c->xen_domid >= 0 && c->reboot == VMM_REBOOT_RESTART)
+		return ERR(
+		    "--reboot=restart cannot be used with --xen-domid: the toolstack restarts "
+		    "the domain (xl's on_reboot)");
+	return 0;
+}
+
+enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv, char *err,
+				     size_t errlen)
+{
+	int opt;
+
+	/* The config file first, so options on the command line override it. */
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1)
+		if (opt == OPT_CONFIG && vmm_config_load_file(c, optarg, err, errlen))
+			return VMM_PARSE_ERROR;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			vmm_usage(stdout, argv[0]);
+			return VMM_PARSE_EXIT;
+		}
+		if (opt == 'V') {
+			printf("hvabs-vmm %s (libhvabs %s, plugin ABI %d.%d)\n", hvabs_version(),
+			       hvabs_version(), HVABS_ABI_MAJOR, HVABS_ABI_MINOR);
+			return VMM_PARSE_EXIT;
+		}
+		if (apply_option(c, opt, argv, err, errlen))
+			return VMM_PARSE_ERROR;
+	}
+	if (optind < argc) {
+		(void)ERR("unexpected argument '%s'", argv[optind]);
+		return VMM_PARSE_ERROR;
+	}
+	return check_config(c, err, errlen) ? VMM_PARSE_ERROR : VMM_PARSE_RUN;
+}
