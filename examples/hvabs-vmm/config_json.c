@@ -26,7 +26,139 @@ const char *vmm_jstr(json_t *o, const char *key, int *bad)
 	return json_string_value(v);
 }
 
-/* Our flat layout. */
+/* hypervisor, backend_options, kernel, initrd, cmdline, console: strings. */
+static int is_string_key(const char *key)
+{
+	static const char *const keys[] = {"hypervisor", "backend_options", "kernel",
+					   "initrd",	 "cmdline",	    "console"};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
+	return 0;
+}
+
+static int load_string(struct vmm_config *c, const char *key, json_t *v, char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return ERR("config: '%s' must be a string", key);
+	const char *s = json_string_value(v);
+	if (!strcmp(key, "hypervisor"))
+		vmm_set_str(&c->hypervisor, s);
+	else if (!strcmp(key, "backend_options"))
+		vmm_set_str(&c->backend_options, s);
+	else if (!strcmp(key, "kernel"))
+		vmm_set_str(&c->kernel, s);
+	else if (!strcmp(key, "initrd"))
+		vmm_set_str(&c->initrd, s);
+	else if (!strcmp(key, "cmdline"))
+		vmm_set_str(&c->cmdline, s);
+	else if (vmm_set_console(c, s, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* "memory": "256M" or a number of MiB; "cpus": a number. */
+static int load_size(struct vmm_config *c, const char *key, json_t *v, char *err, size_t errlen)
+{
+	char buf[32];
+
+	if (!strcmp(key, "cpus")) {
+		if (!json_is_integer(v))
+			return ERR("config: 'cpus' must be a number");
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return vmm_set_cpus(c, buf, err, errlen);
+	}
+	if (json_is_integer(v))
+		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT "M", json_integer_value(v));
+	else if (json_is_string(v))
+		snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+	else
+		return ERR("config: 'memory' must be \"256M\" or a number of MiB");
+	return vmm_set_memory(c, buf, err, errlen);
+}
+
+/* "disks": [{path, readonly, direct, serial}], "net": [{tap, mac}], through --disk/--net. */
+static int load_list(struct vmm_config *c, const char *key, json_t *v, char *err, size_t errlen)
+{
+	int bad = 0;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return ERR("config: '%s' must be an array", key);
+	json_array_foreach(v, i, e)
+	{
+		char spec[1024];
+		int ro = json_is_true(json_object_get(e, "readonly"));
+		int direct = json_is_true(json_object_get(e, "direct"));
+		if (!json_is_object(e))
+			return ERR("config: %s[%zu] must be an object", key, i);
+		if (!strcmp(key, "disks")) {
+			const char *path = vmm_jstr(e, "path", &bad);
+			const char *serial = vmm_jstr(e, "serial", &bad);
+			if (bad || !path)
+				return ERR("config: disks[%zu] needs a string 'path'", i);
+			snprintf(spec, sizeof(spec), "path=%s,readonly=%s,direct=%s%s%s", path,
+				 ro ? "on" : "off", direct ? "on" : "off", serial ? ",serial=" : "",
+				 serial ? serial : "");
+			if (vmm_add_disk(c, spec, err, errlen))
+				return -1;
+		} else {
+			const char *tap = vmm_jstr(e, "tap", &bad);
+			const char *mac = vmm_jstr(e, "mac", &bad);
+			if (bad || !tap)
+				return ERR("config: net[%zu] needs a string 'tap'", i);
+			snprintf(spec, sizeof(spec), "tap=%s%s%s", tap, mac ? ",mac=" : "",
+				 mac ? mac : "");
+			if (vmm_add_net(c, spec, err, errlen))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_vsock(struct vmm_config *c, json_t *v, char *err, size_t errlen)
+{
+	int bad = 0;
+	json_int_t cid = json_integer_value(json_object_get(v, "cid"));
+	const char *sock = vmm_jstr(v, "socket", &bad);
+
+	if (!json_is_object(v) || bad || !sock || cid < 3)
+		return ERR("config: 'vsock' needs {\"cid\": N>=3, \"socket\": PATH}");
+	c->vsock_cid = (uint32_t)cid;
+	vmm_set_str(&c->vsock_socket, sock);
+	return 0;
+}
+
+static int load_key(struct vmm_config *c, const char *key, json_t *v, char *err, size_t errlen)
+{
+	if (is_string_key(key))
+		return load_string(c, key, v, err, errlen);
+	if (!strcmp(key, "memory") || !strcmp(key, "cpus"))
+		return load_size(c, key, v, err, errlen);
+	if (!strcmp(key, "disks") || !strcmp(key, "net"))
+		return load_list(c, key, v, err, errlen);
+	if (!strcmp(key, "vsock"))
+		return load_vsock(c, v, err, errlen);
+	if (!strcmp(key, "reboot")) {
+		if (!json_is_string(v) || vmm_set_reboot(c, json_string_value(v), err, errlen))
+			return ERR("config: 'reboot' must be \"exit\" or \"restart\"");
+	} else if (!strcmp(key, "rng")) {
+		if (!json_is_boolean(v))
+			return ERR("config: 'rng' must be true or false");
+		c->rng = json_is_true(v);
+	} else if (!strcmp(key, "xen_domid")) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return ERR("config: 'xen_domid' must be a domain number");
+		c->xen_domid = (int)json_integer_value(v);
+	} else {
+		return ERR("config: unknown key '%s'", key);
+	}
+	return 0;
+}
+
+/* Our flat layout: every key known, or the file is refused. */
 static int load_ours(struct vmm_config *c, json_t *root, char *err, size_t errlen)
 {
 	const char *key;
@@ -34,102 +166,8 @@ static int load_ours(struct vmm_config *c, json_t *root, char *err, size_t errle
 
 	json_object_foreach(root, key, v)
 	{
-		int bad = 0;
-		if (!strcmp(key, "hypervisor") || !strcmp(key, "backend_options") ||
-		    !strcmp(key, "kernel") || !strcmp(key, "initrd") || !strcmp(key, "cmdline") ||
-		    !strcmp(key, "console")) {
-			if (!json_is_string(v))
-				return ERR("config: '%s' must be a string", key);
-			const char *s = json_string_value(v);
-			if (!strcmp(key, "hypervisor"))
-				vmm_set_str(&c->hypervisor, s);
-			else if (!strcmp(key, "backend_options"))
-				vmm_set_str(&c->backend_options, s);
-			else if (!strcmp(key, "kernel"))
-				vmm_set_str(&c->kernel, s);
-			else if (!strcmp(key, "initrd"))
-				vmm_set_str(&c->initrd, s);
-			else if (!strcmp(key, "cmdline"))
-				vmm_set_str(&c->cmdline, s);
-			else if (vmm_set_console(c, s, err, errlen))
-				return -1;
-		} else if (!strcmp(key, "memory")) {
-			char buf[32];
-			if (json_is_integer(v))
-				snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT "M",
-					 json_integer_value(v));
-			else if (json_is_string(v))
-				snprintf(buf, sizeof(buf), "%s", json_string_value(v));
-			else
-				return ERR("config: 'memory' must be \"256M\" or a number of MiB");
-			if (vmm_set_memory(c, buf, err, errlen))
-				return -1;
-		} else if (!strcmp(key, "cpus")) {
-			char buf[32];
-			if (!json_is_integer(v))
-				return ERR("config: 'cpus' must be a number");
-			snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-			if (vmm_set_cpus(c, buf, err, errlen))
-				return -1;
-		} else if (!strcmp(key, "reboot")) {
-			if (!json_is_string(v) ||
-			    vmm_set_reboot(c, json_string_value(v), err, errlen))
-				return ERR("config: 'reboot' must be \"exit\" or \"restart\"");
-		} else if (!strcmp(key, "rng")) {
-			if (!json_is_boolean(v))
-				return ERR("config: 'rng' must be true or false");
-			c->rng = json_is_true(v);
-		} else if (!strcmp(key, "xen_domid")) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0)
-				return ERR("config: 'xen_domid' must be a domain number");
-			c->xen_domid = (int)json_integer_value(v);
-		} else if (!strcmp(key, "disks") || !strcmp(key, "net")) {
-			size_t i;
-			json_t *e;
-			if (!json_is_array(v))
-				return ERR("config: '%s' must be an array", key);
-			json_array_foreach(v, i, e)
-			{
-				char spec[1024];
-				int ro = json_is_true(json_object_get(e, "readonly"));
-				int direct = json_is_true(json_object_get(e, "direct"));
-				if (!json_is_object(e))
-					return ERR("config: %s[%zu] must be an object", key, i);
-				if (!strcmp(key, "disks")) {
-					const char *path = vmm_jstr(e, "path", &bad);
-					const char *serial = vmm_jstr(e, "serial", &bad);
-					if (bad || !path)
-						return ERR(
-						    "config: disks[%zu] needs a string 'path'", i);
-					snprintf(spec, sizeof(spec),
-						 "path=%s,readonly=%s,direct=%s%s%s", path,
-						 ro ? "on" : "off", direct ? "on" : "off",
-						 serial ? ",serial=" : "", serial ? serial : "");
-					if (vmm_add_disk(c, spec, err, errlen))
-						return -1;
-				} else {
-					const char *tap = vmm_jstr(e, "tap", &bad);
-					const char *mac = vmm_jstr(e, "mac", &bad);
-					if (bad || !tap)
-						return ERR("config: net[%zu] needs a string 'tap'",
-							   i);
-					snprintf(spec, sizeof(spec), "tap=%s%s%s", tap,
-						 mac ? ",mac=" : "", mac ? mac : "");
-					if (vmm_add_net(c, spec, err, errlen))
-						return -1;
-				}
-			}
-		} else if (!strcmp(key, "vsock")) {
-			json_int_t cid = json_integer_value(json_object_get(v, "cid"));
-			const char *sock = vmm_jstr(v, "socket", &bad);
-			if (!json_is_object(v) || bad || !sock || cid < 3)
-				return ERR(
-				    "config: 'vsock' needs {\"cid\": N>=3, \"socket\": PATH}");
-			c->vsock_cid = (uint32_t)cid;
-			vmm_set_str(&c->vsock_socket, sock);
-		} else {
-			return ERR("config: unknown key '%s'", key);
-		}
+		if (load_key(c, key, v, err, errlen))
+			return -1;
 	}
 	return 0;
 }
