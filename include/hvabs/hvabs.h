@@ -19,6 +19,7 @@
 #include "event.h"
 #include "irq.h"
 #include "loader.h"
+#include "machine.h"
 #include "log.h"
 #include "mem.h"
 #include "types.h"

@@ -67,7 +67,7 @@ extern "C" {
 
 /** Size of a virtio-mmio register window. */
 #define HVABS_VIRTIO_MMIO_SIZE 0x1000u
-/** Where hvabs-vmm puts the first window; the next device is 0x1000 higher. */
+/** Default first window (the machine layer's #HVABS_MACHINE_MMIO_BASE); the next is 0x1000 higher. */
 #define HVABS_VIRTIO_MMIO_BASE 0xd0000000ull
 /** Most queues one transport can have. */
 #define HVABS_VIRTIO_MMIO_MAX_QUEUES 64u
