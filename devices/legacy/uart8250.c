@@ -31,6 +31,7 @@
 #include <hvabs/irq.h>
 #include <hvabs/log.h>
 
+#include "host_out.h"
 #include "line_tail.h"
 
 #define COMP  "uart"
@@ -99,8 +100,9 @@ struct hvabs_uart {
 	/* host side */
 	int in_fd;
 	int out_fd;
-	int out_dup; /* our dup of out_fd when it equals in_fd (epoll keys on the fd) */
-	int kick_fd; /* eventfd: asks the loop thread to resume input */
+	int out_dup; /* our dup of the output fd when it equals in_fd (epoll keys on the fd) */
+	struct host_out ho; /* bounded, non-blocking output; ho.buf is NULL without out_fd */
+	int kick_fd;	    /* eventfd: asks the loop thread to resume input */
 	struct hvabs_event_loop *loop;
 	struct hvabs_event *ev_in;
 	struct hvabs_event *ev_out;
@@ -109,7 +111,6 @@ struct hvabs_uart {
 	bool in_eof;	   /* input is over (EOF, error, or not pollable) */
 	bool kick_pending; /* kick_fd signalled, not yet seen by the loop */
 	bool out_armed;	   /* ev_out waits for EVENT_OUT */
-	bool out_broken;   /* the output fd failed: output is discarded */
 	bool dying;
 
 	/* registers */
@@ -124,8 +125,6 @@ struct hvabs_uart {
 
 	uint8_t rx[HVABS_UART_FIFO_SIZE];
 	unsigned rx_head, rx_count;
-	uint8_t out[HVABS_UART_OUT_BUFFER];
-	size_t out_head, out_len;
 
 	struct line_tail tail;
 
@@ -143,11 +142,6 @@ static unsigned rx_cap(const struct hvabs_uart *u)
 {
 	/* With FIFOs off the 16550A is a 16450: a one-byte holding register. */
 	return u->fifo_on ? HVABS_UART_FIFO_SIZE : 1;
-}
-
-static bool thr_empty(const struct hvabs_uart *u)
-{
-	return u->out_len < HVABS_UART_OUT_BUFFER;
 }
 
 /* The highest-priority pending interrupt (PC16550D table 4). */
@@ -184,30 +178,14 @@ static void update_irq(struct hvabs_uart *u)
 	u->irq_level = level;
 }
 
-/* THR became empty again: with ETBEI set that is an interrupt. */
-static void thr_emptied(struct hvabs_uart *u)
-{
-	if (thr_empty(u))
-		u->thre_pending = true;
-}
-
 /* ---- host output ---- */
 
-/* One write(2): bytes written, 0 when the fd would block, or negative errno. */
-static ssize_t write_some(int fd, const uint8_t *p, size_t n)
-{
-	for (;;) {
-		ssize_t r = write(fd, p, n);
-		if (r >= 0)
-			return r;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		return -errno;
-	}
-}
-
+/*
+ * The transmitter is always ready (THRE and TEMT stay set): a byte goes into
+ * a bounded buffer in front of a non-blocking descriptor, or is dropped and
+ * counted when the buffer is full. Neither the vCPU thread nor the event
+ * loop ever waits for the host's terminal while holding the device lock.
+ */
 static void set_out_events(struct hvabs_uart *u, bool want)
 {
 	if (!u->ev_out || u->out_armed == want)
@@ -216,76 +194,38 @@ static void set_out_events(struct hvabs_uart *u, bool want)
 		u->out_armed = want;
 }
 
-static void out_failed(struct hvabs_uart *u, int err)
-{
-	bool was_full = !thr_empty(u);
-
-	hvabs_log_ratelimited(u->log, &u->rl, HVABS_LOG_WARN, COMP,
-			      "0x%x: output fd %d failed (%s); discarding output from now on",
-			      u->base, u->out_fd, strerror(err));
-	u->st.tx_dropped += u->out_len;
-	u->out_len = 0;
-	u->out_head = 0;
-	u->out_broken = true;
-	set_out_events(u, false);
-	if (was_full)
-		thr_emptied(u);
-}
-
-/* Writes as much buffered output as the fd takes; keeps THRE and the IRQ current. */
+/* Writes what the fd takes now; waits for EVENT_OUT for the rest. */
 static void flush_out(struct hvabs_uart *u)
 {
-	bool was_full = !thr_empty(u) && !u->out_broken;
-
-	while (u->out_len && !u->out_broken) {
-		size_t chunk = HVABS_UART_OUT_BUFFER - u->out_head;
-		if (chunk > u->out_len)
-			chunk = u->out_len;
-		ssize_t r = write_some(u->out_fd, u->out + u->out_head, chunk);
-		if (r < 0) {
-			out_failed(u, (int)-r);
-			break;
-		}
-		if (r == 0)
-			break;
-		u->out_head = (u->out_head + (size_t)r) % HVABS_UART_OUT_BUFFER;
-		u->out_len -= (size_t)r;
-	}
-	if (!u->out_len)
-		u->out_head = 0;
-	set_out_events(u, u->out_len > 0);
-	if (was_full && thr_empty(u) && !u->out_broken)
-		thr_emptied(u);
+	if (!u->ho.buf || u->ho.broken)
+		return;
+	int rc = host_out_flush(&u->ho);
+	if (rc != 0 && rc != -EAGAIN)
+		hvabs_log_ratelimited(
+		    u->log, &u->rl, HVABS_LOG_WARN, COMP,
+		    "0x%x: output fd %d failed (%s); discarding output from now on", u->base,
+		    u->out_fd, strerror(-rc));
+	set_out_events(u, rc == -EAGAIN);
 }
 
 /* The guest transmitted @p c (not in loopback). */
 static void transmit(struct hvabs_uart *u, uint8_t c)
 {
-	if (!thr_empty(u)) {
-		/* The guest ignored LSR.THRE; a real THR would be overwritten. */
-		u->st.tx_dropped++;
-		hvabs_log_ratelimited(u->log, &u->rl, HVABS_LOG_DEBUG, COMP,
-				      "0x%x: byte written while THRE was clear: dropped", u->base);
-		return;
-	}
 	line_tail_put(&u->tail, c);
 	u->st.tx_bytes++;
-	if (u->out_fd < 0 || u->out_broken)
+	if (!u->ho.buf)
 		return;
-	if (u->out_len && !u->ev_out)
-		flush_out(u); /* no loop to wait on: retry now, oldest bytes first */
-	if (!u->out_len) {
-		ssize_t r = write_some(u->out_fd, &c, 1);
-		if (r == 1)
-			return;
-		if (r < 0) {
-			out_failed(u, (int)-r);
-			return;
-		}
+	if (!host_out_put(&u->ho, c)) {
+		if (!u->ho.broken)
+			hvabs_log_ratelimited(u->log, &u->rl, HVABS_LOG_WARN, COMP,
+					      "0x%x: output fd %d is not keeping up: %zu bytes "
+					      "buffered, output dropped",
+					      u->base, u->out_fd, u->ho.len);
+		return;
 	}
-	u->out[(u->out_head + u->out_len) % HVABS_UART_OUT_BUFFER] = c;
-	u->out_len++;
-	set_out_events(u, true);
+	/* While the loop waits for room, it writes; otherwise try now (oldest first). */
+	if (!u->out_armed)
+		flush_out(u);
 }
 
 static void on_out(void *opaque, uint32_t events)
@@ -296,14 +236,20 @@ static void on_out(void *opaque, uint32_t events)
 	if (!u->dying && u->ev_out) {
 		if (events & (HVABS_EVENT_ERR | HVABS_EVENT_HUP)) {
 			/* Nobody reads the fd any more; it would keep reporting this. */
-			if (!u->out_broken)
-				out_failed(u, EPIPE);
+			if (!u->ho.broken) {
+				u->ho.dropped += u->ho.len;
+				u->ho.len = u->ho.head = 0;
+				u->ho.broken = true;
+				hvabs_log_ratelimited(u->log, &u->rl, HVABS_LOG_WARN, COMP,
+						      "0x%x: output fd %d hung up; discarding "
+						      "output from now on",
+						      u->base, u->out_fd);
+			}
 			hvabs_event_remove(u->ev_out);
 			u->ev_out = NULL;
 		} else {
 			flush_out(u);
 		}
-		update_irq(u);
 	}
 	hvabs_bus_dev_unlock(u->dev);
 }
@@ -466,7 +412,7 @@ static void write_ier(struct hvabs_uart *u, uint8_t val)
 	/* Enabling ETBEI with the THR empty raises the THRE interrupt at once;
 	 * Linux's startup THRE test and start_tx rely on it. */
 	if ((old ^ u->ier) & IER_ETBEI)
-		u->thre_pending = (u->ier & IER_ETBEI) && thr_empty(u);
+		u->thre_pending = u->ier & IER_ETBEI;
 }
 
 static void reg_write(struct hvabs_uart *u, unsigned reg, uint8_t val)
@@ -484,7 +430,7 @@ static void reg_write(struct hvabs_uart *u, unsigned reg, uint8_t val)
 			rx_push(u, val);
 		else
 			transmit(u, val);
-		thr_emptied(u);
+		u->thre_pending = true; /* THR is empty again at once */
 		break;
 	case R_IER:
 		if (dlab)
@@ -545,10 +491,7 @@ static uint8_t reg_read(struct hvabs_uart *u, unsigned reg)
 		v = u->lsr_err;
 		if (u->rx_count)
 			v |= LSR_DR;
-		if (thr_empty(u))
-			v |= LSR_THRE;
-		if (!u->out_len)
-			v |= LSR_TEMT;
+		v |= LSR_THRE | LSR_TEMT;
 		u->lsr_err &= (uint8_t)~LSR_ERRS;
 		break;
 	case R_MSR:
@@ -636,7 +579,8 @@ void hvabs_uart_get_stats(struct hvabs_uart *u, struct hvabs_uart_stats *stats)
 	}
 	hvabs_bus_dev_lock(u->dev);
 	*stats = u->st;
-	stats->out_buffered = u->out_len;
+	stats->tx_dropped = u->ho.dropped;
+	stats->out_buffered = u->ho.len;
 	hvabs_bus_dev_unlock(u->dev);
 }
 
@@ -669,10 +613,10 @@ static int watch(struct hvabs_uart *u, int fd, uint32_t events, hvabs_event_fn f
 
 static int setup_output(struct hvabs_uart *u)
 {
-	int fd = u->out_fd;
+	int fd = host_out_pollfd(&u->ho);
 
-	if (u->out_fd == u->in_fd) {
-		u->out_dup = fcntl(u->out_fd, F_DUPFD_CLOEXEC, 0);
+	if (fd == u->in_fd) {
+		u->out_dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (u->out_dup < 0)
 			return -errno;
 		fd = u->out_dup;
@@ -725,12 +669,13 @@ static void release(struct hvabs_uart *u)
 		for (int i = 0; i < 3; i++)
 			hvabs_event_remove(evs[i]);
 	}
-	if (u->out_len && !u->out_broken && u->out_fd >= 0) {
-		flush_out(u);
-		if (u->out_len)
+	if (u->ho.buf) {
+		(void)host_out_flush(&u->ho);
+		if (u->ho.len)
 			hvabs_log(u->log, HVABS_LOG_WARN, COMP,
 				  "0x%x: %zu bytes of output could not be written", u->base,
-				  u->out_len);
+				  u->ho.len);
+		host_out_fini(&u->ho);
 	}
 	if (u->kick_fd >= 0)
 		close(u->kick_fd);
@@ -749,7 +694,8 @@ int hvabs_uart_create(struct hvabs_vm *vm, const struct hvabs_uart_config *cfg,
 
 	if (!cfg)
 		cfg = &defaults;
-	if (!vm || !out || (cfg->in_fd >= 0 && !cfg->loop) || cfg->tail_lines > 65536)
+	if (!vm || !out || (cfg->in_fd >= 0 && !cfg->loop) || cfg->tail_lines > 65536 ||
+	    cfg->out_buffer > HVABS_UART_OUT_BUFFER_MAX)
 		return -EINVAL;
 	u = calloc(1, sizeof(*u));
 	if (!u)
@@ -766,6 +712,10 @@ int hvabs_uart_create(struct hvabs_vm *vm, const struct hvabs_uart_config *cfg,
 	reset_registers(u);
 	rc = line_tail_init(&u->tail, cfg->tail_lines ? cfg->tail_lines : HVABS_UART_TAIL_LINES,
 			    HVABS_UART_TAIL_WIDTH);
+	if (!rc && u->out_fd >= 0)
+		rc = host_out_init(&u->ho, u->out_fd,
+				   cfg->out_buffer ? cfg->out_buffer : HVABS_UART_OUT_BUFFER,
+				   u->log, "uart");
 	if (rc)
 		goto err;
 	rc = hvabs_bus_register(vm, HVABS_SPACE_PIO, u->base, NREGS, &uart_ops, u, 0, &u->dev);

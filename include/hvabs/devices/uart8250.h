@@ -13,13 +13,29 @@
  * (enabling ETBEI while the transmitter is empty raises it; reading the IIR
  * that reports it, or writing the THR, clears it).
  *
- * Transmitted bytes go to a caller-given file descriptor, one write(2) per
- * byte as the guest sends it. When the descriptor cannot take a byte
- * (EAGAIN, a short write) the byte is kept, in order, in a buffer of
- * #HVABS_UART_OUT_BUFFER bytes that the event loop writes out when the
- * descriptor becomes writable; while that buffer is full the UART reports
- * its transmitter busy (LSR.THRE clear), so a guest that polls THRE, as
- * every 8250 driver does, loses nothing.
+ * Transmitted bytes go to a caller-given file descriptor, written as the
+ * guest sends them but never with a write that can block: a slow or stopped
+ * host terminal (a full pipe, ^S) must not stop the vCPU that transmits, nor
+ * every thread that takes the UART's lock, nor the event loop that delivers
+ * input. When the descriptor cannot take a byte, the byte is kept, in
+ * order, in a bounded buffer (struct hvabs_uart_config.out_buffer bytes,
+ * #HVABS_UART_OUT_BUFFER by default) that the event loop writes out when the
+ * descriptor becomes writable. When that buffer is full, further bytes are
+ * dropped and counted (hvabs_uart_stats.tx_dropped), as Firecracker's serial
+ * console does: the transmitter always reports itself ready (LSR.THRE and
+ * TEMT stay set), so a guest never waits for the host's terminal.
+ *
+ * How writes are made non-blocking without changing the caller's
+ * descriptor (O_NONBLOCK belongs to the open file description, which a
+ * terminal usually shares with the shell and with the VMM's own stderr):
+ * a regular file or block device is written as it is (such writes do not
+ * wait for a reader); a socket is written with send(2) and MSG_DONTWAIT |
+ * MSG_NOSIGNAL; a descriptor that is already O_NONBLOCK is written as it
+ * is; anything else (a pipe, a FIFO, a terminal) is reopened through
+ * `/proc/self/fd/N` as a new, private, non-blocking open file description of
+ * the same object. Only when that is impossible (no /proc, as in a bare
+ * jail) does the UART set O_NONBLOCK on the caller's descriptor: it logs a
+ * warning saying so and restores the flags in hvabs_uart_destroy().
  *
  * Received bytes come from a caller-given descriptor watched on an event
  * loop, or from hvabs_uart_inject(). The UART only reads from the
@@ -37,8 +53,9 @@
  * forgets it still gets interrupts. Baud rate, parity and stop bits are
  * stored and read back but have no effect.
  *
- * A VMM that writes to pipes or sockets should ignore SIGPIPE: a write to a
- * descriptor whose reader has gone raises it, as for any other write(2).
+ * A VMM that writes to pipes should ignore SIGPIPE: a write to a pipe whose
+ * reader has gone raises it, as for any other write(2) (sockets are written
+ * with MSG_NOSIGNAL).
  *
  * @defgroup dev_uart 16550A UART
  * @brief A PC serial port with host file-descriptor back ends.
@@ -63,8 +80,10 @@ extern "C" {
 #define HVABS_UART_COM1_GSI 4
 /** Bytes in the receive FIFO (as on a 16550A). */
 #define HVABS_UART_FIFO_SIZE 16
-/** Bytes of output held while the output descriptor cannot take them. */
-#define HVABS_UART_OUT_BUFFER 4096
+/** Default bytes of output held while the output descriptor cannot take them. */
+#define HVABS_UART_OUT_BUFFER (1u << 20)
+/** Largest struct hvabs_uart_config.out_buffer accepted. */
+#define HVABS_UART_OUT_BUFFER_MAX (64u << 20)
 /** Lines kept for hvabs_uart_tail() unless the configuration says otherwise. */
 #define HVABS_UART_TAIL_LINES 64
 /** Longest line kept for hvabs_uart_tail(); longer lines are split. */
@@ -87,27 +106,34 @@ struct hvabs_uart_config {
 	struct hvabs_event_loop *loop;
 	uint32_t
 	    tail_lines; /**< Lines kept for hvabs_uart_tail(); 0 selects #HVABS_UART_TAIL_LINES. */
+	/**
+	 * Bytes of output held while @p out_fd cannot take them, beyond which
+	 * output is dropped; 0 selects #HVABS_UART_OUT_BUFFER, at most
+	 * #HVABS_UART_OUT_BUFFER_MAX. Allocated once, touched as it fills.
+	 */
+	uint32_t out_buffer;
 };
 
 /** Initialiser for struct hvabs_uart_config: COM1, no input, output discarded. */
 #define HVABS_UART_CONFIG_INIT                                                                     \
 	{                                                                                          \
-		HVABS_UART_COM1_BASE, HVABS_UART_COM1_GSI, -1, -1, NULL, 0                         \
+		HVABS_UART_COM1_BASE, HVABS_UART_COM1_GSI, -1, -1, NULL, 0, 0                      \
 	}
 
 /**
  * Creates a UART and registers it on the VM's port-I/O bus. The caller keeps
  * ownership of the descriptors and must keep them open until
- * hvabs_uart_destroy(). The UART never changes their flags: output to a
- * blocking descriptor blocks the vCPU thread, as a UART with hardware flow
- * control would; give a non-blocking one to have output buffered instead.
- * An input descriptor that cannot be watched with epoll (a regular file,
- * /dev/null) is logged and ignored. Thread: any.
+ * hvabs_uart_destroy(). Output never blocks (see the file comment for how,
+ * and for the one case where O_NONBLOCK is set on the caller's output
+ * descriptor); the input descriptor's flags are never changed. An input
+ * descriptor that cannot be watched with epoll (a regular file, /dev/null)
+ * is logged and ignored. Thread: any.
  * @param vm the VM.
  * @param cfg parameters, or NULL for #HVABS_UART_CONFIG_INIT.
  * @param out the UART.
  * @return 0 or negative errno.
- * @retval -EINVAL @p in_fd given without @p loop, or a bad tail length.
+ * @retval -EINVAL @p in_fd given without @p loop, a bad tail length, or
+ *         an @p out_buffer above #HVABS_UART_OUT_BUFFER_MAX.
  * @retval -EEXIST the ports are taken by another device.
  * @retval -ENOMEM out of memory.
  */
@@ -162,8 +188,13 @@ HVABS_API HVABS_MUST_CHECK int hvabs_uart_tail(struct hvabs_uart *uart, char *bu
 
 /** Counters of one UART, for diagnostics. */
 struct hvabs_uart_stats {
-	uint64_t tx_bytes;     /**< Bytes the guest transmitted (loopback excluded). */
-	uint64_t tx_dropped;   /**< Bytes lost: written while THRE was clear, or an output error. */
+	uint64_t tx_bytes; /**< Bytes the guest transmitted (loopback excluded). */
+	/**
+	 * Bytes the guest transmitted that never reached the output descriptor:
+	 * they found the output buffer full (the host did not keep up), or the
+	 * descriptor had failed or hung up.
+	 */
+	uint64_t tx_dropped;
 	uint64_t rx_bytes;     /**< Bytes that entered the receive FIFO from the line. */
 	uint64_t rx_overruns;  /**< Bytes lost to a full FIFO (overrun errors). */
 	uint64_t out_buffered; /**< Bytes now waiting for the output descriptor. */

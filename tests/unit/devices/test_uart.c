@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* 16550A UART: Linux's probe, interrupts, FIFO, DLAB, loopback, host I/O, tail. */
-#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +31,8 @@
 #define LSR  (COM1 + 5)
 #define MSR  (COM1 + 6)
 #define SCR  (COM1 + 7)
+/* Output buffer of the rigs: small, so tests fill it quickly. */
+#define OUTBUF 4096
 
 /* A UART with pipes on both sides and a loop the test runs itself. */
 struct rig {
@@ -49,6 +53,7 @@ static void rig_up(struct hvabs_vm *vm, struct rig *r, bool nonblock_out)
 	cfg.in_fd = r->in[0];
 	cfg.out_fd = r->out[1];
 	cfg.loop = r->loop;
+	cfg.out_buffer = OUTBUF;
 	assert_int_equal(hvabs_uart_create(vm, &cfg, &r->u), 0);
 }
 
@@ -334,7 +339,11 @@ static void uart_loopback(struct hvabs_vm *vm, const char *backend)
 	rig_down(&r);
 }
 
-/* Output to a full non-blocking pipe is buffered, in order, and THRE tracks the buffer. */
+/*
+ * Output to a full non-blocking pipe is buffered, in order, up to the
+ * buffer's size; the transmitter stays ready, so past that the guest's bytes
+ * are dropped and counted, not waited for.
+ */
 static void uart_output_backpressure(struct hvabs_vm *vm, const char *backend)
 {
 	static char got[70000];
@@ -346,33 +355,187 @@ static void uart_output_backpressure(struct hvabs_vm *vm, const char *backend)
 	rig_up(vm, &r, true);
 	int prefill = pipe_fill(r.out[1]);
 	assert_true(prefill > 0);
-	for (int i = 0; i < HVABS_UART_OUT_BUFFER; i++) {
-		assert_int_equal(devt_inb(vm, LSR) & 0x20, 0x20);
+	for (int i = 0; i < OUTBUF; i++) {
+		assert_int_equal(devt_inb(vm, LSR) & 0x60, 0x60);
 		devt_outb(vm, THR, (uint8_t)('a' + i % 26));
 	}
-	/* The buffer is full: THR is busy, so a polling guest waits. */
-	assert_int_equal(devt_inb(vm, LSR) & 0x60, 0);
+	/* The buffer is full, yet THR is free and ETBEI raises THRE at once. */
+	assert_int_equal(devt_inb(vm, LSR) & 0x60, 0x60);
 	devt_outb(vm, IER, 0x02);
-	assert_int_equal(devt_inb(vm, IIR), 0x01);
-	devt_outb(vm, THR, '!'); /* a guest that does not wait loses the byte */
+	assert_int_equal(devt_inb(vm, IIR), 0x02);
+	devt_outb(vm, THR, '!'); /* no room: dropped */
+	assert_int_equal(devt_inb(vm, IIR), 0x02);
 	hvabs_uart_get_stats(r.u, &st);
-	assert_int_equal(st.out_buffered, HVABS_UART_OUT_BUFFER);
+	assert_int_equal(st.out_buffered, OUTBUF);
 	assert_int_equal(st.tx_dropped, 1);
+	assert_int_equal(st.tx_bytes, OUTBUF + 1);
 	/* The reader catches up; the loop writes the rest out. */
 	size_t n = 0;
-	for (int spins = 0; spins < 100 && n < (size_t)prefill + HVABS_UART_OUT_BUFFER; spins++) {
+	for (int spins = 0; spins < 100 && n < (size_t)prefill + OUTBUF; spins++) {
 		n += drain_out(&r, got + n, sizeof(got) - n);
 		hvabs_event_loop_run_once(r.loop, 100);
 	}
 	n += drain_out(&r, got + n, sizeof(got) - n);
-	assert_int_equal(n, (size_t)prefill + HVABS_UART_OUT_BUFFER);
-	for (int i = 0; i < HVABS_UART_OUT_BUFFER; i++)
+	assert_int_equal(n, (size_t)prefill + OUTBUF);
+	for (int i = 0; i < OUTBUF; i++)
 		assert_int_equal(got[prefill + i], 'a' + i % 26);
-	/* THR is free again, and that is a THRE interrupt. */
-	assert_int_equal(devt_inb(vm, LSR) & 0x60, 0x60);
-	assert_int_equal(devt_line_level(vm, GSI), 1);
-	assert_int_equal(devt_inb(vm, IIR), 0x02);
+	hvabs_uart_get_stats(r.u, &st);
+	assert_int_equal(st.out_buffered, 0);
+	/* With room again, output flows straight through. */
+	devt_outb(vm, THR, 'Z');
+	assert_int_equal(drain_out(&r, got, sizeof(got)), 1);
+	assert_int_equal(got[0], 'Z');
 	rig_down(&r);
+}
+
+/* ---- a host terminal that does not read ---- */
+
+/* The guest side of uart_stalled_reader: THR writes on another thread, as a vCPU's. */
+struct writer {
+	struct hvabs_vm *vm;
+	int n;
+	int failed;
+	bool done;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *guest_writes(void *arg)
+{
+	struct writer *w = arg;
+
+	for (int i = 0; i < w->n; i++)
+		if (hvabs_bus_write(w->vm, HVABS_SPACE_PIO, THR, 1, (uint8_t)('a' + i % 26)))
+			w->failed++;
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * Waits for the writer. The limit only guards against a hang (the writes
+ * take microseconds): if it passes, the writer is stuck in the host's
+ * write(2), so the test drains the pipe to free it and then fails.
+ */
+static bool writer_finished(struct writer *w, int out_rd)
+{
+	struct timespec until;
+	bool done;
+	char sink[4096];
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+		;
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	if (done)
+		return true;
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		bool d = w->done;
+		pthread_mutex_unlock(&w->mu);
+		if (d)
+			return false;
+		(void)!read(out_rd, sink, sizeof(sink));
+	}
+}
+
+/*
+ * Output to a blocking pipe that nobody reads (a stopped terminal, ^S): the
+ * guest's register writes all return, the bytes past the buffer are dropped
+ * and counted, input still reaches the guest, the caller's descriptor keeps
+ * its flags, and what was kept comes out in order once the reader is back.
+ */
+static void uart_stalled_reader(struct hvabs_vm *vm, const char *backend)
+{
+	static char got[3 * OUTBUF + 65536];
+	struct rig r;
+	struct hvabs_uart_stats st;
+	struct writer w = {.vm = vm, .n = OUTBUF + 1000};
+	pthread_t th;
+
+	(void)backend;
+	signal(SIGPIPE, SIG_IGN);
+	rig_up(vm, &r, false);
+	int fl = fcntl(r.out[1], F_GETFL);
+	assert_false(fl & O_NONBLOCK);
+	/* Fill the pipe through a non-blocking view of it; the UART's own fd stays blocking. */
+	assert_int_equal(fcntl(r.out[1], F_SETFL, fl | O_NONBLOCK), 0);
+	int prefill = pipe_fill(r.out[1]);
+	assert_int_equal(fcntl(r.out[1], F_SETFL, fl), 0);
+	assert_true(prefill > 0);
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	assert_int_equal(pthread_create(&th, NULL, guest_writes, &w), 0);
+	bool prompt = writer_finished(&w, r.out[0]);
+	pthread_join(th, NULL);
+	if (!prompt)
+		fail_msg("THR writes blocked on the host's output fd");
+	assert_int_equal(w.failed, 0);
+	/* A polling guest never waits: the transmitter is always ready. */
+	assert_int_equal(devt_inb(vm, LSR) & 0x60, 0x60);
+	hvabs_uart_get_stats(r.u, &st);
+	assert_int_equal(st.tx_bytes, (uint64_t)w.n);
+	assert_int_equal(st.out_buffered, OUTBUF);
+	assert_int_equal(st.tx_dropped, (uint64_t)w.n - OUTBUF);
+	assert_int_equal(fcntl(r.out[1], F_GETFL), fl);
+
+	/* Input from the host, through the loop and injected, still reaches the guest. */
+	devt_outb(vm, FCR, 0x01);
+	assert_int_equal(write(r.in[1], "hi", 2), 2);
+	assert_true(hvabs_event_loop_run_once(r.loop, 5000) > 0);
+	assert_int_equal(hvabs_uart_inject(r.u, "!", 1, 0), 1);
+	assert_int_equal(devt_inb(vm, THR), 'h');
+	assert_int_equal(devt_inb(vm, THR), 'i');
+	assert_int_equal(devt_inb(vm, THR), '!');
+
+	/* The reader comes back: the buffered bytes follow the old ones, in order. */
+	size_t n = 0, want = (size_t)prefill + OUTBUF;
+	for (int spins = 0; spins < 200 && n < want; spins++) {
+		n += drain_out(&r, got + n, sizeof(got) - n);
+		hvabs_event_loop_run_once(r.loop, 100);
+	}
+	n += drain_out(&r, got + n, sizeof(got) - n);
+	assert_int_equal(n, want);
+	for (int i = 0; i < OUTBUF; i++)
+		assert_int_equal(got[prefill + i], 'a' + i % 26);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	rig_down(&r);
+}
+
+/*
+ * A pipe whose reader is gone: output is dropped rather than blocking or
+ * failing the guest, and the caller's descriptor has its flags back after
+ * destroy (whichever way the UART made its writes non-blocking).
+ */
+static void uart_reader_gone(struct hvabs_vm *vm, const char *backend)
+{
+	struct hvabs_uart_config cfg = HVABS_UART_CONFIG_INIT;
+	struct hvabs_uart_stats st;
+	struct hvabs_uart *u;
+	int p[2];
+
+	(void)backend;
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	int fl = fcntl(p[1], F_GETFL);
+	cfg.out_fd = p[1];
+	assert_int_equal(hvabs_uart_create(vm, &cfg, &u), 0);
+	devt_outb(vm, THR, 'x');
+	devt_outb(vm, THR, 'y');
+	hvabs_uart_get_stats(u, &st);
+	assert_int_equal(st.tx_bytes, 2);
+	assert_int_equal(st.tx_dropped, 2);
+	hvabs_uart_destroy(u);
+	assert_int_equal(fcntl(p[1], F_GETFL), fl);
+	close(p[1]);
 }
 
 static int pipe_pending(int fd)
@@ -431,6 +594,7 @@ static void uart_shared_fd(struct hvabs_vm *vm, const char *backend)
 	assert_int_equal(hvabs_event_loop_create(&loop), 0);
 	cfg.in_fd = cfg.out_fd = sv[0];
 	cfg.loop = loop;
+	cfg.out_buffer = OUTBUF;
 	assert_int_equal(hvabs_uart_create(vm, &cfg, &u), 0);
 	devt_outb(vm, THR, 'o');
 	assert_int_equal(read(sv[1], &c, 1), 1);
@@ -438,6 +602,17 @@ static void uart_shared_fd(struct hvabs_vm *vm, const char *backend)
 	assert_int_equal(write(sv[1], "i", 1), 1);
 	assert_true(hvabs_event_loop_run_once(loop, 5000) > 0);
 	assert_int_equal(devt_inb(vm, THR), 'i');
+	/* A peer that stops reading: the guest's bytes are dropped, nobody blocks,
+	 * and the socket (blocking, as given) keeps its flags. */
+	int sndbuf = 4096;
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	for (int i = 0; i < 200000; i++)
+		devt_outb(vm, THR, 'x');
+	struct hvabs_uart_stats st;
+	hvabs_uart_get_stats(u, &st);
+	assert_true(st.tx_dropped > 0);
+	assert_int_equal(st.out_buffered, OUTBUF);
+	assert_false(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
 	hvabs_uart_destroy(u);
 	hvabs_event_loop_destroy(loop);
 	close(sv[0]);
@@ -516,6 +691,8 @@ DEVT_TEST(uart_rx_fifo)
 DEVT_TEST(uart_iir_priorities)
 DEVT_TEST(uart_loopback)
 DEVT_TEST(uart_output_backpressure)
+DEVT_TEST(uart_stalled_reader)
+DEVT_TEST(uart_reader_gone)
 DEVT_TEST(uart_input_flow_control)
 DEVT_TEST(uart_shared_fd)
 DEVT_TEST(uart_tail)
@@ -527,7 +704,8 @@ int main(int argc, char **argv)
 	    DEVT_CASE(uart_linux_probe),	 DEVT_CASE(uart_scratch_and_dlab),
 	    DEVT_CASE(uart_thre_interrupt),	 DEVT_CASE(uart_rx_fifo),
 	    DEVT_CASE(uart_iir_priorities),	 DEVT_CASE(uart_loopback),
-	    DEVT_CASE(uart_output_backpressure), DEVT_CASE(uart_input_flow_control),
+	    DEVT_CASE(uart_output_backpressure), DEVT_CASE(uart_stalled_reader),
+	    DEVT_CASE(uart_reader_gone),	 DEVT_CASE(uart_input_flow_control),
 	    DEVT_CASE(uart_shared_fd),		 DEVT_CASE(uart_tail),
 	    DEVT_CASE(uart_create_errors),
 	};
