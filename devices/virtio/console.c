@@ -81,6 +81,21 @@ static void con_reset(void *opaque)
 	con_watch(c);
 }
 
+/* §4.2.2.2 QueueReady = 0: the chain held from that queue is the old ring's. */
+static void con_queue_stop(void *opaque, uint32_t index)
+{
+	struct hvabs_virtio_console *c = opaque;
+
+	if (index == CON_RXQ) {
+		c->rx_held = false;
+		c->rx_starved = false;
+	} else {
+		c->tx_held = false;
+		c->tx_off = 0;
+	}
+	con_watch(c);
+}
+
 static int con_notify(void *opaque, uint32_t index, struct hvabs_virtq *q)
 {
 	struct hvabs_virtio_console *c = opaque;
@@ -400,6 +415,7 @@ static void setup_ops(struct hvabs_virtio_console *c, const struct hvabs_virtio_
 	c->ops.driver_ok = con_driver_ok;
 	c->ops.queue_notify = con_notify;
 	c->ops.reset = con_reset;
+	c->ops.queue_stop = con_queue_stop;
 }
 
 static void release(struct hvabs_virtio_console *c)

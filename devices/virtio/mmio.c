@@ -125,9 +125,14 @@ static void queue_ready(struct hvabs_virtio_mmio *t, struct mmio_queue *mq, uint
 			uint32_t val)
 {
 	if (!val) {
-		/* §4.2.2.2: the driver stops a queue and reads QueueReady back. */
+		/* §4.2.2.2: the driver stops a queue and reads QueueReady back. Chains
+		 * the device holds are stale: it must drop them, or what it puts in
+		 * them after the queue is enabled again is lost. */
+		bool was_ready = mq->ready;
 		hvabs_virtq_disable(mq->vq);
 		mq->ready = false;
+		if (was_ready && t->ops->queue_stop)
+			t->ops->queue_stop(t->opaque, index);
 		return;
 	}
 	if (mq->ready)

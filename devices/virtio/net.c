@@ -156,6 +156,21 @@ static void net_reset(void *opaque)
 		NET_WARN(n, "%s: cannot clear the offloads of %s", n->name, n->ifname);
 }
 
+/* §4.2.2.2 QueueReady = 0: chains held from that queue are the old ring's. */
+static void net_queue_stop(void *opaque, uint32_t index)
+{
+	struct hvabs_virtio_net *n = opaque;
+
+	/* The next notify of the queue starts watching the tap again. */
+	if (index == NET_RXQ) {
+		net_rx_drop(n);
+		net_watch(n, HVABS_EVENT_IN, false);
+	} else {
+		n->tx_waiting = false;
+		net_watch(n, HVABS_EVENT_OUT, false);
+	}
+}
+
 /* ---- transmit ---- */
 
 /* §5.1.6.2.1: what the driver may ask of the device, given what it negotiated. */
@@ -371,6 +386,7 @@ static void setup_ops(struct hvabs_virtio_net *n, uint32_t flags)
 	n->ops.driver_ok = net_driver_ok;
 	n->ops.queue_notify = net_notify;
 	n->ops.reset = net_reset;
+	n->ops.queue_stop = net_queue_stop;
 }
 
 /* ---- public API ---- */

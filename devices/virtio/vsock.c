@@ -190,6 +190,17 @@ static void vs_reset(void *opaque)
 	v->event_pending = false;
 }
 
+/* §4.2.2.2 QueueReady = 0: a receive chain held is the old ring's. */
+static void vs_queue_stop(void *opaque, uint32_t index)
+{
+	struct hvabs_virtio_vsock *v = opaque;
+
+	if (index == VS_RXQ) {
+		v->rx_held = false;
+		v->rx_starved = false;
+	}
+}
+
 /* ---- the private epoll set ---- */
 
 static void on_events(void *opaque, uint32_t events)
@@ -254,6 +265,7 @@ static void setup_ops(struct hvabs_virtio_vsock *v)
 	v->ops.driver_ok = vs_driver_ok;
 	v->ops.queue_notify = vs_notify;
 	v->ops.reset = vs_reset;
+	v->ops.queue_stop = vs_queue_stop;
 }
 
 static void release(struct hvabs_virtio_vsock *v)

@@ -184,6 +184,20 @@ struct hvabs_virtio_device_ops {
 	 * @param opaque the device.
 	 */
 	void (*reset)(void *opaque);
+	/**
+	 * Called when the driver stops queue @p index by writing 0 to
+	 * QueueReady without a device reset (virtio 1.2 §4.2.2.2), after the
+	 * queue is disabled, or NULL for a device that never holds a chain
+	 * between calls. The device must forget every chain it holds from that
+	 * queue: they belong to the old ring (hvabs_virtq_push() refuses them)
+	 * and the driver reclaims their buffers itself, so data put in them
+	 * would be lost. When the driver makes the queue ready again the
+	 * device starts afresh on the new ring. Not called on a device reset,
+	 * where @p reset covers every queue.
+	 * @param opaque the device.
+	 * @param index the queue.
+	 */
+	void (*queue_stop)(void *opaque, uint32_t index);
 };
 
 /** hvabs_virtio_mmio_params::flags: level-triggered interrupt (default: edge, via irqfd). */

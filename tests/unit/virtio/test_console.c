@@ -270,6 +270,50 @@ static void input_waits_for_buffers(void **state)
 	rig_down(&g);
 }
 
+/*
+ * §4.2.2.2: the driver stops the receive queue (QueueReady = 0) without a
+ * device reset and sets it up again. The chain the device held for input
+ * belongs to the old ring: input must land in a buffer of the new one.
+ */
+static void queue_stop_drops_held_chains(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	uint32_t id, len;
+
+	rig_pair(env, &g, 0);
+	(void)post_rx(env, &g, 64); /* held by the device, waiting for input */
+	vt_pump(env);
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_SEL, RXQ);
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_READY), 0);
+	vt_vqb(env, &g.rx, RXQ, QSIZE);
+	(void)vqb_alloc(&g.rx, 64); /* the new buffer is not where the old one was */
+	vt_queue(env, VT_BASE, RXQ, &g.rx);
+	uint64_t b = post_rx(env, &g, 64);
+	vt_pump(env);
+	assert_int_equal(write(g.host, "after", 5), 5);
+	wait_used(env, &g.rx, 1);
+	assert_true(vqb_get_used(&g.rx, &id, &len));
+	assert_int_equal(len, 5);
+	assert_memory_equal(env->ram + b, "after", 5);
+	/* The same for a transmit chain the device kept: the new ring works. */
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_SEL, TXQ);
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_READY, 0);
+	vt_vqb(env, &g.tx, TXQ, QSIZE);
+	vt_queue(env, VT_BASE, TXQ, &g.tx);
+	char got[3];
+	(void)guest_write(env, &g, "out", 3);
+	read_all(env, g.host, got, 3);
+	assert_memory_equal(got, "out", 3);
+	wait_used(env, &g.tx, 1);
+	status_ok(env);
+	struct hvabs_virtio_console_stats st;
+	hvabs_virtio_console_get_stats(g.c, &st);
+	assert_int_equal(st.rx_bytes, 5);
+	rig_down(&g);
+}
+
 /* A slow host: chains wait, nothing is lost, everything arrives in order. */
 static void output_backpressure(void **state)
 {
@@ -594,6 +638,7 @@ int main(int argc, char **argv)
 	    VT_CASE(identity_and_config),
 	    VT_CASE(output_reaches_host),
 	    VT_CASE(input_waits_for_buffers),
+	    VT_CASE(queue_stop_drops_held_chains),
 	    VT_CASE(output_backpressure),
 	    VT_CASE(emergency_write),
 	    VT_CASE(pty_both_ways),

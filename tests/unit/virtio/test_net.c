@@ -465,6 +465,45 @@ static void single_buffer_drops_oversize(void **state)
 	rig_down(&g);
 }
 
+/*
+ * §4.2.2.2: QueueReady = 0 on the receive queue, without a reset, then the
+ * queue set up again. The device held a chain of the old ring (after
+ * dropping a frame too big for it); the next frame must reach the new one.
+ */
+static void queue_stop_drops_held_chains(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	uint8_t big[1000], small[64];
+	uint64_t gpa;
+	struct hvabs_virtio_net_stats st;
+
+	rig_up_with(env, &g, ~BIT(HVABS_VIRTIO_NET_F_MRG_RXBUF), false);
+	(void)post_rx(env, &g, 1, 512);
+	host_send(&g, big, make_frame(big, sizeof(big), 1));
+	for (int i = 0; i < WAIT_ITER; i++) {
+		hvabs_virtio_net_get_stats(g.n, &st);
+		if (st.rx_dropped)
+			break;
+		(void)hvabs_event_loop_run_once(env->loop, WAIT_MS);
+	}
+	assert_int_equal(st.rx_dropped, 1); /* the 512-byte chain is held */
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_SEL, RXQ);
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_READY), 0);
+	vt_vqb(env, &g.rx, RXQ, 64);
+	(void)vqb_alloc(&g.rx, 512); /* the new buffer is not where the old one was */
+	vt_queue(env, VT_BASE, RXQ, &g.rx);
+	uint64_t b = post_rx(env, &g, 1, 512);
+	host_send(&g, small, make_frame(small, sizeof(small), 2));
+	wait_used(env, &g.rx, 1);
+	assert_int_equal(take_rx(&g, &gpa), HDR + sizeof(small));
+	assert_int_equal(gpa, b);
+	assert_memory_equal(env->ram + gpa + HDR, small, sizeof(small));
+	status_ok(env);
+	rig_down(&g);
+}
+
 /* ---- offloads ---- */
 
 static uint16_t csum_fold(uint32_t s)
@@ -768,6 +807,7 @@ int main(int argc, char **argv)
 	    VT_CASE(rx_waits_for_buffers),
 	    VT_CASE(mergeable_buffers),
 	    VT_CASE(single_buffer_drops_oversize),
+	    VT_CASE(queue_stop_drops_held_chains),
 	    VT_CASE(offloads_negotiated_with_tap),
 	    VT_CASE(offload_rules),
 	    VT_CASE(tx_bad_frames_dropped),
