@@ -34,7 +34,8 @@ struct hvabs_virtio_blk {
 	struct blk_file f;
 	struct hvabs_virtq_seg *segs;
 	uint32_t qsize;
-	uint64_t features; /* negotiated */
+	uint64_t features;  /* negotiated */
+	bool write_through; /* FLUSH not negotiated: sync before completing changes */
 	char id[HVABS_VIRTIO_BLK_ID_BYTES];
 	uint8_t config[CONFIG_SIZE];
 	char name[24];
@@ -108,6 +109,9 @@ static int blk_features_ok(void *opaque, uint64_t features)
 	struct hvabs_virtio_blk *b = opaque;
 
 	b->features = features;
+	/* §5.2.6.2: with FLUSH offered but not negotiated (and no CONFIG_WCE, which
+	 * we do not offer), a completed write is stable: the cache is write-through. */
+	b->write_through = !(features & HVABS_VIRTIO_BIT(HVABS_VIRTIO_BLK_F_FLUSH));
 	return 0;
 }
 
@@ -116,6 +120,7 @@ static void blk_reset(void *opaque)
 	struct hvabs_virtio_blk *b = opaque;
 
 	b->features = 0;
+	b->write_through = false;
 }
 
 /* ---- requests ---- */
@@ -222,6 +227,22 @@ static uint8_t do_write(struct hvabs_virtio_blk *b, const struct hvabs_virtq_cha
 	return s;
 }
 
+/*
+ * Write-through (FLUSH not negotiated): a request that changed the image is
+ * made stable before it is completed, since the driver cannot ask for it.
+ */
+static uint8_t stable(struct hvabs_virtio_blk *b, uint8_t s, uint32_t type, uint64_t sector)
+{
+	bool changes = type == HVABS_VIRTIO_BLK_T_OUT || type == HVABS_VIRTIO_BLK_T_DISCARD ||
+		       type == HVABS_VIRTIO_BLK_T_WRITE_ZEROES;
+
+	if (!b->write_through || !changes || s != HVABS_VIRTIO_BLK_S_OK)
+		return s;
+	s = io_status(b, blk_file_flush(&b->f), "write-through sync", sector);
+	b->st.write_through_syncs += s == HVABS_VIRTIO_BLK_S_OK;
+	return s;
+}
+
 /* Carries out one request; *filled gets the data bytes written into the chain. */
 static uint8_t handle(struct hvabs_virtio_blk *b, const struct hvabs_virtq_chain *c,
 		      uint64_t *filled)
@@ -242,7 +263,7 @@ static uint8_t handle(struct hvabs_virtio_blk *b, const struct hvabs_virtq_chain
 	case HVABS_VIRTIO_BLK_T_IN:
 		return do_read(b, c, sector, in_len, filled);
 	case HVABS_VIRTIO_BLK_T_OUT:
-		return do_write(b, c, sector, out_len);
+		return stable(b, do_write(b, c, sector, out_len), type, sector);
 	case HVABS_VIRTIO_BLK_T_FLUSH: {
 		uint8_t s = io_status(b, blk_file_flush(&b->f), "flush", 0);
 		b->st.flushes += s == HVABS_VIRTIO_BLK_S_OK;
@@ -257,7 +278,7 @@ static uint8_t handle(struct hvabs_virtio_blk *b, const struct hvabs_virtq_chain
 	}
 	case HVABS_VIRTIO_BLK_T_DISCARD:
 	case HVABS_VIRTIO_BLK_T_WRITE_ZEROES:
-		return do_dwz(b, c, type, out_len);
+		return stable(b, do_dwz(b, c, type, out_len), type, sector);
 	default:
 		return HVABS_VIRTIO_BLK_S_UNSUPP;
 	}

@@ -26,6 +26,13 @@
  * goes through a 4 KiB-aligned bounce buffer (read-modify-write for requests
  * that do not cover whole 4 KiB blocks), so any guest buffer layout works.
  *
+ * Caching: with FLUSH negotiated (every modern driver), writes complete
+ * from the host's page cache and the driver's flush request makes them
+ * stable (fdatasync(2)). A driver that does not negotiate FLUSH cannot ask
+ * for that, so (virtio 1.2 §5.2.6.2) the device is then write-through: each
+ * write, discard and write-zeroes is synced before it is completed, and a
+ * failed sync fails the request with VIRTIO_BLK_S_IOERR.
+ *
  * I/O runs synchronously on the event loop thread, one request at a time.
  *
  * @ingroup virtio
@@ -159,6 +166,12 @@ struct hvabs_virtio_blk_stats {
 	uint64_t ioerr;		/**< Requests failed with VIRTIO_BLK_S_IOERR. */
 	uint64_t unsupp;	/**< Requests failed with VIRTIO_BLK_S_UNSUPP. */
 	uint64_t unanswerable;	/**< Chains with no byte for a status, returned unanswered. */
+	/**
+	 * Syncs of the image made because the driver did not negotiate
+	 * #HVABS_VIRTIO_BLK_F_FLUSH: each write, discard and write-zeroes is then
+	 * made stable before it completes (write-through).
+	 */
+	uint64_t write_through_syncs;
 };
 
 /**

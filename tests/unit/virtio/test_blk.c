@@ -6,6 +6,7 @@
  * disk, bad header or status layout, unknown type) while the device keeps
  * working and guest memory outside the request stays untouched.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -37,6 +38,45 @@ struct rig {
 	struct vqb b;
 	uint64_t features;
 };
+
+/*
+ * A counting seam around fdatasync(2), from outside the device (the library
+ * is shared, so this definition interposes on its calls): syncs of the
+ * watched image are counted, and each notes how many requests the guest had
+ * seen completed at that moment, so a test can tell whether the data was
+ * stable before the used ring said the write was done.
+ */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	struct vqb *ring; /* NULL: not watching */
+	int calls;
+	uint16_t used_at_last; /* the ring's used index at the last sync */
+} seam;
+
+/* Default visibility (the build hides symbols by default): libhvabs must bind to it. */
+__attribute__((visibility("default"))) int fdatasync(int fd)
+{
+	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+	struct stat st;
+
+	if (seam.ring && !fstat(fd, &st) && st.st_dev == seam.dev && st.st_ino == seam.ino) {
+		seam.calls++;
+		seam.used_at_last = vqb_used_idx(seam.ring);
+	}
+	return real(fd);
+}
+
+static void seam_watch(const char *path, struct vqb *ring)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	seam.dev = st.st_dev;
+	seam.ino = st.st_ino;
+	seam.ring = ring;
+	seam.calls = 0;
+}
 
 /* What every byte of the image starts as: its sector number and offset mixed. */
 static uint8_t pattern(uint64_t off)
@@ -524,6 +564,63 @@ static void not_negotiated(void **state)
 	rig_down(&g);
 }
 
+/*
+ * §5.2.6.2 (virtio 1.2): a write completed while VIRTIO_BLK_F_FLUSH was
+ * offered but not negotiated is stable (the driver has no way to ask for a
+ * flush). The device must sync the image before it puts the request on the
+ * used ring: write, write-zeroes and discard alike.
+ */
+static void write_through_without_flush(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	uint8_t buf[512];
+
+	rig_up_flags(env, &g, 0, ~BIT(HVABS_VIRTIO_BLK_F_FLUSH));
+	assert_false(g.features & BIT(HVABS_VIRTIO_BLK_F_FLUSH));
+	seam_watch(g.path, &g.b);
+	uint64_t w = vqb_alloc(&g.b, 512);
+	memset(buf, 0x3c, sizeof(buf));
+	assert_int_equal(hvabs_mem_write(env->mem, w, buf, 512), 0);
+	uint16_t before = vqb_used_idx(&g.b);
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_OUT, 5, w, 512, false), S_OK);
+	assert_int_equal(seam.calls, 1);
+	assert_int_equal(seam.used_at_last, before); /* synced before it was completed */
+	const uint64_t r[][3] = {{16, 8, 0}};
+	before = vqb_used_idx(&g.b);
+	assert_int_equal(dwz(env, &g, HVABS_VIRTIO_BLK_T_WRITE_ZEROES, r, 1), S_OK);
+	assert_int_equal(seam.calls, 2);
+	assert_int_equal(seam.used_at_last, before);
+	before = vqb_used_idx(&g.b);
+	assert_int_equal(dwz(env, &g, HVABS_VIRTIO_BLK_T_DISCARD, r, 1), S_OK);
+	assert_int_equal(seam.calls, 3);
+	assert_int_equal(seam.used_at_last, before);
+	/* Reads change nothing: no sync. */
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_IN, 5, w, 512, true), S_OK);
+	assert_int_equal(seam.calls, 3);
+	struct hvabs_virtio_blk_stats st;
+	hvabs_virtio_blk_get_stats(g.blk, &st);
+	assert_int_equal(st.write_through_syncs, 3);
+	seam.ring = NULL;
+	status_ok(env);
+	rig_down(&g);
+
+	/* With FLUSH negotiated the cache is write-back: the driver's FLUSH syncs. */
+	rig_up(env, &g);
+	assert_true(g.features & BIT(HVABS_VIRTIO_BLK_F_FLUSH));
+	seam_watch(g.path, &g.b);
+	w = vqb_alloc(&g.b, 512);
+	assert_int_equal(hvabs_mem_write(env->mem, w, buf, 512), 0);
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_OUT, 5, w, 512, false), S_OK);
+	assert_int_equal(seam.calls, 0);
+	before = vqb_used_idx(&g.b);
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), S_OK);
+	assert_int_equal(seam.calls, 1);
+	assert_int_equal(seam.used_at_last, before);
+	seam.ring = NULL;
+	rig_down(&g);
+}
+
 static void direct_io(void **state)
 {
 	struct vt_env *env = *state;
@@ -624,6 +721,7 @@ int main(int argc, char **argv)
 	    VT_CASE(readonly_disk),
 	    VT_CASE(discard_and_write_zeroes),
 	    VT_CASE(not_negotiated),
+	    VT_CASE(write_through_without_flush),
 	    VT_CASE(direct_io),
 	    VT_CASE(create_refusals),
 	};
