@@ -31,7 +31,7 @@
 #include "vsock_uds.h"
 
 #define BIT(n)	      HVABS_VIRTIO_BIT(n)
-#define TICK_NS	      500000000ll
+#define TICK_NS	      500000000ull
 #define EPOLL_BATCH   64
 #define MAX_PATH_TAIL 11 /* "_4294967295" */
 
@@ -47,8 +47,10 @@ static void set_timer(struct hvabs_virtio_vsock *v, bool on)
 {
 	struct itimerspec its = {0};
 
-	if (on)
-		its.it_value.tv_nsec = its.it_interval.tv_nsec = TICK_NS;
+	if (on) {
+		its.it_value.tv_sec = its.it_interval.tv_sec = (time_t)(v->tick_ns / 1000000000u);
+		its.it_value.tv_nsec = its.it_interval.tv_nsec = (long)(v->tick_ns % 1000000000u);
+	}
 	if (timerfd_settime(v->timerfd, 0, &its, NULL) == 0)
 		v->timer_on = on;
 }
@@ -59,7 +61,11 @@ void vs_arm_timer(struct hvabs_virtio_vsock *v)
 		set_timer(v, true);
 }
 
-/* Deadlines: a REQUEST the guest never answered, a close it never finished. */
+/*
+ * Deadlines: a host client that never sent its CONNECT line (it would hold a
+ * connection slot for ever), a REQUEST the guest never answered, a close it
+ * never finished.
+ */
 static void on_tick(struct hvabs_virtio_vsock *v)
 {
 	uint64_t n, now = vs_now();
@@ -74,8 +80,14 @@ static void on_tick(struct hvabs_virtio_vsock *v)
 			any = true;
 			continue;
 		}
-		VS_WARN(v, "%s: connection %u:%u timed out (state %d): reset", v->name,
-			c->local_port, c->peer_port, (int)c->state);
+		if (c->state == VS_HANDSHAKE) {
+			VS_WARN(v, "%s: host connection sent no CONNECT line in time: closed",
+				v->name);
+			v->st.handshake_timeouts++;
+		} else {
+			VS_WARN(v, "%s: connection %u:%u timed out (state %d): reset", v->name,
+				c->local_port, c->peer_port, (int)c->state);
+		}
 		vs_rst_conn(v, c);
 	}
 	if (!any)
@@ -315,6 +327,10 @@ static struct hvabs_virtio_vsock *alloc_vsock(const struct hvabs_virtio_vsock_co
 	v->qsize = qs;
 	v->buf_alloc = cfg->buf_alloc ? cfg->buf_alloc : HVABS_VIRTIO_VSOCK_BUF_ALLOC;
 	v->max_conns = cfg->max_conns ? cfg->max_conns : HVABS_VIRTIO_VSOCK_MAX_CONNS;
+	v->handshake_ns = (uint64_t)(cfg->handshake_timeout_ms ? cfg->handshake_timeout_ms
+							       : HVABS_VIRTIO_VSOCK_HANDSHAKE_MS) *
+			  1000000u;
+	v->tick_ns = v->handshake_ns < TICK_NS ? v->handshake_ns : TICK_NS;
 	v->next_port = HVABS_VIRTIO_VSOCK_HOST_PORT_BASE;
 	snprintf(v->name, sizeof(v->name), "%s", cfg->mmio.name ? cfg->mmio.name : "vsock");
 	set_cid(v, cfg->guest_cid);

@@ -482,37 +482,62 @@ static uint32_t alloc_port(struct hvabs_virtio_vsock *v, uint32_t peer)
 	}
 }
 
-/* "CONNECT <port>\n" from a host program (Firecracker's hybrid vsock convention). */
+/* The port of a complete "CONNECT <port>\n" line (CR LF too), or -1. */
+static int64_t parse_connect(char *line, size_t len)
+{
+	char *end;
+
+	line[len - 1] = '\0';
+	if (len > 1 && line[len - 2] == '\r')
+		line[len - 2] = '\0';
+	if (strncmp(line, "CONNECT ", 8) || line[8] < '0' || line[8] > '9')
+		return -1;
+	errno = 0;
+	unsigned long port = strtoul(line + 8, &end, 10);
+	return errno || port > UINT32_MAX || *end ? -1 : (int64_t)port;
+}
+
+static void handshake_failed(struct hvabs_virtio_vsock *v, struct vs_conn *c, const char *why)
+{
+	VS_WARN(v, "%s: host connection %s: closed", v->name, why);
+	vs_kill(v, c);
+}
+
+/*
+ * "CONNECT <port>\n" from a host program (Firecracker's hybrid vsock
+ * convention). Whatever has arrived is taken off the socket into the
+ * connection's line buffer, so a partial line does not leave the socket
+ * readable for a level-triggered loop to spin on; nothing past the newline
+ * is taken, since that is the connection's data. A line that does not fit,
+ * or does not come before the deadline (see on_tick), closes the socket.
+ */
 static void handshake(struct hvabs_virtio_vsock *v, struct vs_conn *c)
 {
-	char line[32], *end = line;
-	ssize_t n = recv(c->fd, line, sizeof(line) - 1, MSG_PEEK);
+	const size_t max = HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX;
+	char *at = c->line + c->line_len;
+	ssize_t n = recv(c->fd, at, max - c->line_len, MSG_PEEK);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	char *nl = n > 0 ? memchr(line, '\n', (size_t)n) : NULL;
-	if (!nl && n > 0 && n < (ssize_t)sizeof(line) - 1)
-		return; /* the rest of the line is still coming */
-	size_t k = nl ? (size_t)(nl - line) + 1 : 0;
-	/* Take exactly the line: what follows is the connection's data. */
-	if (k && recv(c->fd, line, k, 0) != (ssize_t)k)
-		k = 0;
-	unsigned long port = 0;
-	if (k) {
-		line[k - 1] = '\0';
-		if (k > 1 && line[k - 2] == '\r')
-			line[k - 2] = '\0';
-		errno = 0;
-		port = strncmp(line, "CONNECT ", 8) || line[8] < '0' || line[8] > '9'
-			   ? ~0ul
-			   : strtoul(line + 8, &end, 10);
-		if (errno || port > UINT32_MAX || *end)
-			k = 0;
+	if (n <= 0) {
+		handshake_failed(v, c, n ? strerror(errno) : "ended before its CONNECT line");
+		return;
 	}
-	if (!k) {
-		VS_WARN(v, "%s: host connection without a valid \"CONNECT <port>\" line: closed",
-			v->name);
-		vs_kill(v, c);
+	char *nl = memchr(at, '\n', (size_t)n);
+	size_t k = nl ? (size_t)(nl - at) + 1 : (size_t)n;
+	if (recv(c->fd, at, k, 0) != (ssize_t)k) {
+		handshake_failed(v, c, "lost bytes of its CONNECT line");
+		return;
+	}
+	c->line_len = (uint8_t)(c->line_len + k);
+	if (!nl) {
+		if (c->line_len == max)
+			handshake_failed(v, c, "sent a CONNECT line longer than allowed");
+		return; /* the rest of the line is still coming */
+	}
+	int64_t port = parse_connect(c->line, c->line_len);
+	if (port < 0) {
+		handshake_failed(v, c, "without a valid \"CONNECT <port>\" line");
 		return;
 	}
 	c->peer_port = (uint32_t)port;
@@ -542,6 +567,8 @@ void vs_accept(struct hvabs_virtio_vsock *v)
 			close(fd);
 			continue;
 		}
+		c->deadline_ns = vs_now() + v->handshake_ns;
+		vs_arm_timer(v);
 		vs_arm(v, c);
 	}
 }

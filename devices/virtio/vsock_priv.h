@@ -72,6 +72,9 @@ struct vs_conn {
 	uint8_t *buf; /* guest bytes the host socket has not taken, at most buf_alloc */
 	uint32_t bhead, blen;
 	uint64_t deadline_ns; /* 0: none */
+	/* HANDSHAKE: the CONNECT line so far (consumed from the socket), NUL-terminated. */
+	char line[HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX + 1];
+	uint8_t line_len;
 };
 
 struct vs_rst {
@@ -93,6 +96,8 @@ struct hvabs_virtio_vsock {
 	int epfd;    /* the private epoll set: listener, timer, host sockets */
 	int timerfd; /* ticks while some connection has a deadline */
 	bool timer_on;
+	uint64_t handshake_ns;	/* a host client's time to send its CONNECT line */
+	uint64_t tick_ns;	/* timer period: fine enough for the shortest deadline */
 	struct hvabs_event *ev; /* epfd on the loop; NULL once destruction began */
 
 	/* Under the device lock from here on. */

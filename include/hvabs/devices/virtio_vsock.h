@@ -18,6 +18,13 @@
  *   `OK <H>\n`, H being the host-side port the guest sees (from 2^30 up);
  *   from then on the socket is the connection. If the guest refuses, or
  *   does not answer within 5 seconds, the host socket is closed.
+ *   The line may arrive in pieces: the device reads what has come into a
+ *   per-connection buffer (so a partial line never keeps the event loop
+ *   busy) and takes nothing past the newline, which is the connection's
+ *   data. A line longer than #HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX bytes, or
+ *   one that does not arrive within the handshake deadline
+ *   (hvabs_virtio_vsock_config.handshake_timeout_ms, 5 s by default), closes
+ *   the host socket, so idle clients cannot hold every connection slot.
  *
  * The packet protocol is that of §5.10.6: REQUEST, RESPONSE, RST, SHUTDOWN,
  * RW, CREDIT_UPDATE and CREDIT_REQUEST on stream sockets (only
@@ -76,6 +83,10 @@ extern "C" {
 #define HVABS_VIRTIO_VSOCK_BUF_ALLOC 65536u
 /** Connections at once unless configured. */
 #define HVABS_VIRTIO_VSOCK_MAX_CONNS 256u
+/** Longest `CONNECT <port>` line a host client may send, newline included. */
+#define HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX 31u
+/** Time a host client has to send its `CONNECT <port>` line unless configured. */
+#define HVABS_VIRTIO_VSOCK_HANDSHAKE_MS 5000u
 /** First host-side port given to host-initiated connections ("OK <port>"). */
 #define HVABS_VIRTIO_VSOCK_HOST_PORT_BASE 0x40000000u
 
@@ -124,6 +135,10 @@ struct hvabs_virtio_vsock_config {
 	/** QueueNumMax of the queues: a power of 2 up to #HVABS_VIRTIO_VSOCK_QUEUE_MAX;
 	 *  0 selects #HVABS_VIRTIO_VSOCK_QUEUE_SIZE. */
 	uint32_t queue_size;
+	/** Milliseconds a host client has, from its connect(), to send its whole
+	 *  `CONNECT <port>` line before its socket is closed; 0 selects
+	 *  #HVABS_VIRTIO_VSOCK_HANDSHAKE_MS. */
+	uint32_t handshake_timeout_ms;
 };
 
 /**
@@ -192,6 +207,8 @@ struct hvabs_virtio_vsock_stats {
 	uint64_t rx_bytes;	 /**< Payload bytes given to the guest. */
 	uint64_t tx_bytes;	 /**< Payload bytes written to host sockets. */
 	uint64_t events;	 /**< Events delivered on the event queue. */
+	/** Host connections closed because their `CONNECT` line did not come in time. */
+	uint64_t handshake_timeouts;
 };
 
 /**

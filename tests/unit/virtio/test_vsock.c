@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -811,6 +813,147 @@ static void connection_limit(void **state)
 	rig_down(&g);
 }
 
+/* ---- the CONNECT handshake ---- */
+
+/* Waits (a hang guard, not a time limit on the device) until the device closes @p fd. */
+static void wait_closed(struct vt_env *env, int fd)
+{
+	char c;
+
+	for (int i = 0; i < WAIT_ITER; i++) {
+		vt_pump(env);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, WAIT_MS) <= 0)
+			continue;
+		ssize_t n = read(fd, &c, 1);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return;
+		fail_msg("unexpected data on a socket that should be closed");
+	}
+	fail_msg("the device did not close the host socket");
+}
+
+/* Memory held by what a host socket sent and the device has not read yet: 0 when none. */
+static int unread(int fd)
+{
+	int n = -1;
+
+	assert_int_equal(ioctl(fd, SIOCOUTQ, &n), 0);
+	return n;
+}
+
+/*
+ * A CONNECT line in pieces. The device takes what has come (nothing is left
+ * queued on the socket, so the level-triggered loop goes idle instead of
+ * spinning on the same bytes), and the handshake completes when the newline
+ * arrives. A line that never ends within the length limit closes the socket.
+ */
+static void handshake_in_pieces(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	struct th h;
+
+	rig_up(env, &g);
+	int fd = host_connect(g.path);
+	assert_int_equal(write(fd, "CONNECT 4", 9), 9);
+	vt_pump(env); /* fails with "event loop never went idle" if the bytes stay queued */
+	assert_int_equal(unread(fd), 0);
+	assert_int_equal(stats(&g).connections, 1);
+	nothing_received(env, &g);
+	assert_int_equal(write(fd, "2\r", 2), 2);
+	vt_pump(env);
+	nothing_received(env, &g);
+	assert_int_equal(write(fd, "\ndata", 5), 5);
+	grecv(env, &g, &h, NULL);
+	assert_int_equal(h.op, OP(REQUEST));
+	assert_int_equal(h.dst_port, 42);
+	/* What followed the newline is the connection's, still on the socket. */
+	assert_true(unread(fd) > 0);
+	gsend(env, &g, gh(OP(RESPONSE), 42, h.src_port), NULL, 0);
+	char buf[32];
+	grecv_op(env, &g, OP(RW), &h, buf);
+	assert_int_equal(h.len, 4);
+	assert_memory_equal(buf, "data", 4);
+	uint32_t hport = h.src_port;
+	char ok[32];
+	int n = snprintf(ok, sizeof(ok), "OK %u\n", hport);
+	assert_int_equal(host_read(env, fd, buf, (size_t)n), (size_t)n);
+	assert_memory_equal(buf, ok, (size_t)n);
+	close(fd);
+	grecv_op(env, &g, OP(SHUTDOWN), &h, NULL);
+	gsend(env, &g, gh(OP(RST), 42, hport), NULL, 0);
+
+	/* No newline within the limit: closed, whether it came at once or in pieces. */
+	char junk[HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX + 8];
+	memset(junk, '7', sizeof(junk));
+	memcpy(junk, "CONNECT ", 8);
+	fd = host_connect(g.path);
+	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	wait_closed(env, fd);
+	close(fd);
+	fd = host_connect(g.path);
+	for (size_t i = 0; i + 4 <= HVABS_VIRTIO_VSOCK_CONNECT_LINE_MAX + 1; i += 4) {
+		assert_int_equal(write(fd, junk + i, 4), 4);
+		vt_pump(env);
+	}
+	wait_closed(env, fd);
+	close(fd);
+	nothing_received(env, &g);
+	status_ok(env);
+	rig_down(&g);
+}
+
+/*
+ * Host clients that connect and say nothing are closed when the handshake
+ * deadline passes, so they cannot keep every connection slot: a later
+ * client gets through. The deadline is made short here; the test waits for
+ * the outcome, never for a time.
+ */
+static void handshake_deadline(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	struct hvabs_virtio_vsock_config cfg;
+	uint32_t hport;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.dir, sizeof(g.dir), "/tmp/hvabs-vsock-XXXXXX");
+	assert_non_null(mkdtemp(g.dir));
+	snprintf(g.path, sizeof(g.path), "%s/v.sock", g.dir);
+	cfg = (struct hvabs_virtio_vsock_config){
+	    .mmio = {.base = VT_BASE, .gsi = VT_GSI, .loop = env->loop, .name = "vsock0"},
+	    .guest_cid = CID,
+	    .path = g.path,
+	    .max_conns = 2,
+	    .queue_size = QSIZE,
+	    .handshake_timeout_ms = 20};
+	assert_int_equal(hvabs_virtio_vsock_create(env->vm, &cfg, &g.v), 0);
+	bring_up(env, &g);
+	int a = host_connect(g.path), b = host_connect(g.path);
+	assert_int_equal(write(b, "CONN", 4), 4); /* a start, then silence */
+	vt_pump(env);
+	assert_int_equal(stats(&g).connections, 2);
+	wait_closed(env, a);
+	wait_closed(env, b);
+	struct hvabs_virtio_vsock_stats st = stats(&g);
+	assert_int_equal(st.connections, 0);
+	assert_int_equal(st.handshake_timeouts, 2);
+	/* The slots are free again: a client that speaks up is connected. */
+	int c = host_to_guest(env, &g, 1234, &hport, 4096);
+	assert_int_equal(write(c, "hi", 2), 2);
+	char buf[8];
+	struct th h;
+	grecv_op(env, &g, OP(RW), &h, buf);
+	assert_memory_equal(buf, "hi", 2);
+	nothing_received(env, &g); /* the closed handshakes cost the guest nothing */
+	close(a);
+	close(b);
+	close(c);
+	status_ok(env);
+	rig_down(&g);
+}
+
 /* A transport reset closes the host side and posts TRANSPORT_RESET; so does a new CID. */
 static void transport_reset(void **state)
 {
@@ -932,7 +1075,8 @@ int main(int argc, char **argv)
 	    VT_CASE(host_refused),	  VT_CASE(guest_initiated),   VT_CASE(half_close),
 	    VT_CASE(credit_to_guest),	  VT_CASE(credit_from_guest), VT_CASE(credit_violation),
 	    VT_CASE(bad_packets),	  VT_CASE(connection_limit),  VT_CASE(transport_reset),
-	    VT_CASE(driver_reset),	  VT_CASE(malformed_chains),
+	    VT_CASE(driver_reset),	  VT_CASE(malformed_chains),  VT_CASE(handshake_in_pieces),
+	    VT_CASE(handshake_deadline),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
