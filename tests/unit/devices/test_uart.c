@@ -11,7 +11,10 @@
 #include <time.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -538,6 +541,68 @@ static void uart_reader_gone(struct hvabs_vm *vm, const char *backend)
 	close(p[1]);
 }
 
+/*
+ * A terminal, stopped as ^S stops it (TCOOFF): the guest's writes return and
+ * the excess is dropped; the caller's terminal descriptor never becomes
+ * non-blocking (the shell and the VMM's own stderr share it); once output
+ * resumes, what was kept arrives.
+ */
+static void uart_stopped_terminal(struct hvabs_vm *vm, const char *backend)
+{
+	struct hvabs_uart_config cfg = HVABS_UART_CONFIG_INIT;
+	struct hvabs_event_loop *loop;
+	struct hvabs_uart_stats st;
+	struct hvabs_uart *u;
+	struct termios tio;
+	char name[64], got[OUTBUF];
+
+	(void)backend;
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	assert_int_equal(ptsname_r(m, name, sizeof(name)), 0);
+	int t = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(t >= 0);
+	assert_int_equal(tcgetattr(t, &tio), 0);
+	cfmakeraw(&tio);
+	assert_int_equal(tcsetattr(t, TCSANOW, &tio), 0);
+	int fl = fcntl(t, F_GETFL);
+	assert_int_equal(hvabs_event_loop_create(&loop), 0);
+	cfg.out_fd = t;
+	cfg.loop = loop;
+	cfg.out_buffer = OUTBUF;
+	assert_int_equal(hvabs_uart_create(vm, &cfg, &u), 0);
+	assert_int_equal(fcntl(t, F_GETFL), fl);
+	assert_int_equal(tcflow(t, TCOOFF), 0);
+	int n = 300000;
+	for (int i = 0; i < n; i++)
+		devt_outb(vm, THR, (uint8_t)('a' + i % 26));
+	hvabs_uart_get_stats(u, &st);
+	assert_int_equal(st.tx_bytes, (uint64_t)n);
+	assert_true(st.tx_dropped > 0);
+	assert_int_equal(fcntl(t, F_GETFL), fl);
+	/* Output resumes: the terminal delivers, in order, starting with the first byte. */
+	assert_int_equal(tcflow(t, TCOON), 0);
+	size_t k = 0;
+	for (int spins = 0; spins < 200 && k < sizeof(got); spins++) {
+		hvabs_event_loop_run_once(loop, 10);
+		struct pollfd p = {.fd = m, .events = POLLIN};
+		if (poll(&p, 1, 10) > 0) {
+			ssize_t r = read(m, got + k, sizeof(got) - k);
+			if (r > 0)
+				k += (size_t)r;
+		}
+	}
+	assert_true(k > 0);
+	for (size_t i = 0; i < k && i < 1000; i++)
+		assert_int_equal(got[i], 'a' + (int)(i % 26));
+	hvabs_uart_destroy(u);
+	hvabs_event_loop_destroy(loop);
+	close(t);
+	close(m);
+}
+
 static int pipe_pending(int fd)
 {
 	int n = -1;
@@ -693,6 +758,7 @@ DEVT_TEST(uart_loopback)
 DEVT_TEST(uart_output_backpressure)
 DEVT_TEST(uart_stalled_reader)
 DEVT_TEST(uart_reader_gone)
+DEVT_TEST(uart_stopped_terminal)
 DEVT_TEST(uart_input_flow_control)
 DEVT_TEST(uart_shared_fd)
 DEVT_TEST(uart_tail)
@@ -701,12 +767,19 @@ DEVT_TEST(uart_create_errors)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    DEVT_CASE(uart_linux_probe),	 DEVT_CASE(uart_scratch_and_dlab),
-	    DEVT_CASE(uart_thre_interrupt),	 DEVT_CASE(uart_rx_fifo),
-	    DEVT_CASE(uart_iir_priorities),	 DEVT_CASE(uart_loopback),
-	    DEVT_CASE(uart_output_backpressure), DEVT_CASE(uart_stalled_reader),
-	    DEVT_CASE(uart_reader_gone),	 DEVT_CASE(uart_input_flow_control),
-	    DEVT_CASE(uart_shared_fd),		 DEVT_CASE(uart_tail),
+	    DEVT_CASE(uart_linux_probe),
+	    DEVT_CASE(uart_scratch_and_dlab),
+	    DEVT_CASE(uart_thre_interrupt),
+	    DEVT_CASE(uart_rx_fifo),
+	    DEVT_CASE(uart_iir_priorities),
+	    DEVT_CASE(uart_loopback),
+	    DEVT_CASE(uart_output_backpressure),
+	    DEVT_CASE(uart_stalled_reader),
+	    DEVT_CASE(uart_reader_gone),
+	    DEVT_CASE(uart_stopped_terminal),
+	    DEVT_CASE(uart_input_flow_control),
+	    DEVT_CASE(uart_shared_fd),
+	    DEVT_CASE(uart_tail),
 	    DEVT_CASE(uart_create_errors),
 	};
 
