@@ -133,6 +133,13 @@ static ssize_t write_once(struct host_out *o, const uint8_t *p, size_t n)
 	}
 }
 
+void host_out_break(struct host_out *o)
+{
+	o->dropped += o->len;
+	o->len = o->head = 0;
+	o->broken = true;
+}
+
 int host_out_flush(struct host_out *o)
 {
 	while (o->len && !o->broken) {
@@ -141,9 +148,7 @@ int host_out_flush(struct host_out *o)
 			chunk = o->len;
 		ssize_t r = write_once(o, o->buf + o->head, chunk);
 		if (r < 0) {
-			o->dropped += o->len;
-			o->len = o->head = 0;
-			o->broken = true;
+			host_out_break(o);
 			return (int)r;
 		}
 		if (r == 0)

@@ -67,6 +67,8 @@ bool host_out_put(struct host_out *o, uint8_t c);
  * broken).
  */
 int host_out_flush(struct host_out *o);
+/* The reader is gone (a hang-up): discard what is buffered, and all output from now on. */
+void host_out_break(struct host_out *o);
 /* The descriptor to wait on for writability. */
 static inline int host_out_pollfd(const struct host_out *o)
 {

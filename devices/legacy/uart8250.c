@@ -237,9 +237,7 @@ static void on_out(void *opaque, uint32_t events)
 		if (events & (HVABS_EVENT_ERR | HVABS_EVENT_HUP)) {
 			/* Nobody reads the fd any more; it would keep reporting this. */
 			if (!u->ho.broken) {
-				u->ho.dropped += u->ho.len;
-				u->ho.len = u->ho.head = 0;
-				u->ho.broken = true;
+				host_out_break(&u->ho);
 				hvabs_log_ratelimited(u->log, &u->rl, HVABS_LOG_WARN, COMP,
 						      "0x%x: output fd %d hung up; discarding "
 						      "output from now on",
