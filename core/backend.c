@@ -14,14 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hvabs/version.h"
 #include "priv.h"
-
-#ifndef HVABS_BACKEND_DIR
-#define HVABS_BACKEND_DIR "/usr/local/lib/hvabs"
-#endif
-#ifndef HVABS_VERSION_STRING
-#define HVABS_VERSION_STRING "0.0.0"
-#endif
 
 static const char *const autoprobe_order[] = {"kvm", "mshv", "xen"};
 
@@ -75,45 +69,6 @@ static int valid_name(const char *name)
 		      *p == '-'))
 			return 0;
 	return 1;
-}
-
-/* Finds hvabs-<name>.so along the search path; returns a malloc'd path or NULL. */
-static char *search(const char *name, const struct hvabs_backend_opts *o, char *tried,
-		    size_t tried_len)
-{
-	const char *env = o && o->search_path ? o->search_path : getenv("HVABS_BACKEND_PATH");
-	size_t used = 0;
-	char cand[4096];
-	char *dirs = NULL;
-
-	tried[0] = '\0';
-	if (env && *env)
-		dirs = strdup(env);
-	for (int pass = 0; pass < 2; pass++) {
-		char *save = NULL;
-		char *list = pass == 0 ? dirs : NULL;
-		const char *dir;
-		if (pass == 1 && o && o->no_install_dir)
-			break;
-		if (pass == 0 && !list)
-			continue;
-		for (dir = pass == 0 ? strtok_r(list, ":", &save) : HVABS_BACKEND_DIR; dir;
-		     dir = pass == 0 ? strtok_r(NULL, ":", &save) : NULL) {
-			if (!*dir)
-				continue;
-			snprintf(cand, sizeof(cand), "%s/hvabs-%s.so", dir, name);
-			if (access(cand, F_OK) == 0) {
-				free(dirs);
-				return strdup(cand);
-			}
-			int n = snprintf(tried + used, tried_len - used, "%s%s", used ? ", " : "",
-					 cand);
-			if (n > 0 && (size_t)n < tried_len - used)
-				used += (size_t)n;
-		}
-	}
-	free(dirs);
-	return NULL;
 }
 
 /* Looks for the entry of another ABI major to turn "no symbol" into "wrong version". */
@@ -233,7 +188,7 @@ static int open_named(const char *name, const struct hvabs_backend_opts *o, int 
 		return load_path(name, o, level, out);
 	if (!valid_name(name))
 		return fail(o, level, -EINVAL, "invalid backend name '%s'", name);
-	char *path = search(name, o, tried, sizeof(tried));
+	char *path = core_plugin_search(name, o, tried, sizeof(tried));
 	if (!path)
 		return fail(o, level, -ENOENT, "backend '%s' not found (searched %s)", name,
 			    tried[0] ? tried : "nothing: no search path");
