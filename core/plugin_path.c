@@ -59,6 +59,7 @@ static int own_dir(char *out, size_t len)
 
 struct finder {
 	const char *name;
+	const struct hvabs_logger *logger;
 	char *tried;
 	size_t tried_len, used;
 	char *found;
@@ -73,6 +74,8 @@ static int try_dir(struct finder *f, const char *dir)
 		return 0;
 	snprintf(cand, sizeof(cand), "%s/hvabs-%s.so", dir, f->name);
 	if (access(cand, F_OK) == 0) {
+		/* Says which copy was taken: with several installs this is the question. */
+		hvabs_log(f->logger, HVABS_LOG_INFO, CORE, "backend '%s': %s", f->name, cand);
 		f->found = strdup(cand);
 		return 1;
 	}
@@ -101,7 +104,8 @@ char *core_plugin_search(const char *name, const struct hvabs_backend_opts *o, c
 {
 	const char *env = o && o->search_path ? o->search_path : getenv("HVABS_BACKEND_PATH");
 	int own = !(o && o->no_install_dir);
-	struct finder f = {.name = name, .tried = tried, .tried_len = tried_len};
+	struct finder f = {
+	    .name = name, .logger = o ? &o->logger : NULL, .tried = tried, .tried_len = tried_len};
 	char dir[PATH_MAX];
 	char rel[PATH_MAX + sizeof(HVABS_BACKEND_RELDIR) + 1] = "";
 

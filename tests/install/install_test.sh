@@ -1,23 +1,108 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the build into a scratch prefix and builds + runs a downstream
-# project against it three ways: find_package (shared and static) and pkg-config.
+# Installs the build with the prefix given only at install time, moves the
+# installed tree somewhere else, and uses it from there with no
+# HVABS_BACKEND_PATH or LD_LIBRARY_PATH: nothing may point back to where it
+# was installed.
+#   install_test.sh mock BUILD TINY   consumers (find_package shared/static,
+#                                     pkg-config) and hvabs-vmm replaying the
+#                                     tiny guest on the mock; man page, HTML
+#   install_test.sh kvm BUILD TINY    the installed hvabs-vmm boots the tiny
+#                                     guest on /dev/kvm (77 = skipped)
 set -euo pipefail
-build=$1
-src=$(cd "$(dirname "$0")" && pwd)
+mode=$1 build=$2 tiny=$3
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+unset HVABS_BACKEND_PATH LD_LIBRARY_PATH HVABS_HYPERVISOR PKG_CONFIG_PATH CMAKE_PREFIX_PATH
+export HVABS_LOG=info # the core names the plugin file it took
+
+if [ "$mode" = kvm ] && ! { [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/null; then
+	if [ "${HVABS_REQUIRE_KVM:-0}" = 1 ]; then
+		echo "FAIL: /dev/kvm is not usable here but HVABS_REQUIRE_KVM=1" >&2
+		exit 1
+	fi
+	echo "SKIP: /dev/kvm is not usable here" >&2
+	exit 77
+fi
+exec 3>&- 2>/dev/null || true
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-libdir=$(ls -d "$tmp"/prefix/lib* | head -1)
-test -f "$libdir/hvabs/hvabs-mock.so"
-test -f "$tmp/prefix/include/hvabs/hvabs.h"
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
-cmake -S "$src/consumer" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+tmp=$(cd "$tmp" && pwd -P)
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cmake --install "$build" --prefix "$tmp/staged" >/dev/null
+mv "$tmp/staged" "$tmp/moved"
+p=$tmp/moved
+lib=$(dirname "$(find "$p" -name 'libhvabs.so.0' | head -1)")
+[ -f "$lib/hvabs/hvabs-mock.so" ] || fail "no plugins in $lib/hvabs"
+# A path into the staging directory anywhere in the tree would break the move.
+if grep -rlF "$tmp/staged" "$p" >"$tmp/stale"; then
+	fail "installed files name the install-time prefix: $(tr '\n' ' ' <"$tmp/stale")"
+fi
+
+# Runs the installed hvabs-vmm; $1 is the backend, the rest its extra options.
+run_vmm() {
+	local be=$1 out=$tmp/vmm-$1.out
+	shift
+	if ! timeout --kill-after=5 60 "$p/bin/hvabs-vmm" --hypervisor "$be" "$@" \
+		--kernel "$tiny" --memory 64M </dev/null >"$out" 2>&1; then
+		tail -n 20 "$out" >&2
+		fail "installed hvabs-vmm on $be did not run the tiny guest"
+	fi
+	for want in "backend '$be': $lib/hvabs/hvabs-$be.so" "HVABS-TINY: hello from long mode" \
+		"guest stopped: power-off"; do
+		grep -qF -- "$want" "$out" || { tail -n 20 "$out" >&2; fail "hvabs-vmm on $be: no '$want'"; }
+	done
+	echo "installed hvabs-vmm ran the tiny guest on $be with $lib/hvabs/hvabs-$be.so"
+}
+
+runpath=$(readelf -d "$p/bin/hvabs-vmm" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+case $runpath in
+'$ORIGIN'/*) ;;
+*) fail "hvabs-vmm's runpath is '$runpath', not relative to \$ORIGIN" ;;
+esac
+
+if [ "$mode" = kvm ]; then
+	run_vmm kvm
+	exit 0
+fi
+
+run_vmm mock --backend-options "script=$top/tests/guest/tiny.script"
+
+# Consumers: find_package (shared, and static with hvabs_BACKEND_DIR) and
+# pkg-config (with its backenddir), configured against the moved tree.
+export PKG_CONFIG_PATH="$lib/pkgconfig"
+cmake -S "$here/consumer" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$p" >/dev/null
 cmake --build "$tmp/b" >/dev/null
-export HVABS_BACKEND_PATH="$libdir/hvabs"
 for exe in consumer_cmake consumer_static consumer_pc; do
-	LD_LIBRARY_PATH="$libdir" "$tmp/b/$exe"
+	out=$("$tmp/b/$exe" 2>&1) || fail "$exe: $out"
+	real=$(realpath "$(sed -n 's/.* from \(.*\), vm ok$/\1/p' <<<"$out")")
+	[ "$real" = "$lib/hvabs/hvabs-mock.so" ] || fail "$exe took '$real', not the moved tree's plugin: $out"
+	echo "$exe: $out"
 done
-# the shared library's SONAME carries the major version
-objdump -p "$libdir/libhvabs.so" | grep -q 'SONAME *libhvabs.so.0'
+objdump -p "$lib/libhvabs.so" | grep -q 'SONAME *libhvabs.so.0' || fail "SONAME is not libhvabs.so.0"
+
+# The man page renders without warnings and documents every option --help lists.
+man1=$(find "$p" -path '*/man1/hvabs-vmm.1' | head -1)
+[ -n "$man1" ] || fail "hvabs-vmm(1) not installed"
+warn=$(groff -mdoc -ww -z "$man1" 2>&1) || fail "groff: $warn"
+[ -z "$warn" ] || fail "hvabs-vmm(1): $warn"
+for opt in $("$p/bin/hvabs-vmm" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+	grep -qF -- "Fl \\-${opt#--}" "$man1" || fail "hvabs-vmm(1) does not document $opt"
+done
+echo "hvabs-vmm(1) documents every option of --help"
+
+for f in LICENSE CHANGELOG.md README.md; do
+	[ -n "$(find "$p" -path "*/doc/hvabs/$f")" ] || fail "$f not installed"
+done
+if grep -q '^HVABS_BUILD_DOCS:BOOL=ON' "$build/CMakeCache.txt" && command -v doxygen >/dev/null; then
+	html=$(dirname "$(find "$p" -path '*/doc/hvabs/html/index.html' | head -1)")
+	grep -q 'A short tour of the API' "$html/index.html" || fail "HTML main page is not the README"
+	[ -f "$html/md_docs_devices.html" ] || fail "docs/devices.md is not in the HTML reference"
+	echo "HTML reference installed in ${html#"$p"/}"
+fi
 echo "install test passed"
