@@ -9,7 +9,7 @@ pkgs=(
 	libcmocka-dev doxygen
 	libjansson-dev
 	libxen-dev
-	valgrind acpica-tools
+	valgrind acpica-tools groff-base
 	qemu-system-x86 busybox-static xz-utils zstd cpio kmod socat time
 )
 extra=${HVABS_EXTRA_PKGS:-}

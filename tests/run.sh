@@ -20,7 +20,7 @@ clang-format --dry-run --Werror $files
 
 jobs=$(nproc)
 echo "== build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHVABS_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 echo "== docs (Doxygen, WARN_AS_ERROR)"
 cmake --build build --target docs
@@ -31,7 +31,7 @@ echo "== tests ($labels)"
 (cd build && ctest --output-on-failure -L "$labels" -j "$jobs")
 
 echo "== ASan+UBSan build: unit and contract"
-cmake -S . -B build-asan -DHVABS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-asan -DHVABS_SANITIZE=ON -DHVABS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --output-on-failure -L 'unit|contract' -j "$jobs")
