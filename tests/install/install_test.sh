@@ -9,8 +9,12 @@
 #                                     tiny guest on the mock; man page, HTML
 #   install_test.sh kvm BUILD TINY    the installed hvabs-vmm boots the tiny
 #                                     guest on /dev/kvm (77 = skipped)
+#   install_test.sh device BUILD      the example devices of tests/install/device
+#                                     (docs/devices.md), built out of tree
+#                                     against the moved install, pass their
+#                                     tests on the mock
 set -euo pipefail
-mode=$1 build=$2 tiny=$3
+mode=$1 build=$2 tiny=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 unset HVABS_BACKEND_PATH LD_LIBRARY_PATH HVABS_HYPERVISOR PKG_CONFIG_PATH CMAKE_PREFIX_PATH
@@ -68,6 +72,13 @@ esac
 
 if [ "$mode" = kvm ]; then
 	run_vmm kvm
+	exit 0
+fi
+if [ "$mode" = device ]; then
+	cmake -S "$here/device" -B "$tmp/dev" -DCMAKE_PREFIX_PATH="$p" >"$tmp/dev.log" 2>&1 &&
+		cmake --build "$tmp/dev" >>"$tmp/dev.log" 2>&1 ||
+		{ cat "$tmp/dev.log" >&2; fail "the example devices do not build against the install"; }
+	(cd "$tmp/dev" && ctest --output-on-failure) || fail "the example devices' tests failed"
 	exit 0
 fi
 
