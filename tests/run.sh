@@ -22,6 +22,13 @@ jobs=$(nproc)
 echo "== build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHVABS_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
+echo "== the library alone (no examples, so no jansson; no tests)"
+cmake -S . -B build-lib -DHVABS_BUILD_EXAMPLES=OFF -DHVABS_BUILD_DOCS=OFF -DHVABS_WERROR=ON >/dev/null
+if grep -q JANSSON build-lib/CMakeCache.txt; then
+	echo "the library-only configuration looked for jansson" >&2
+	exit 1
+fi
+cmake --build build-lib -j "$jobs"
 echo "== docs (Doxygen, WARN_AS_ERROR)"
 cmake --build build --target docs
 
