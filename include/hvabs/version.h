@@ -22,8 +22,14 @@
 #define HVABS_VERSION_MINOR 1
 /** Patch version: fixes only. */
 #define HVABS_VERSION_PATCH 0
-/** The version as a string literal, "MAJOR.MINOR.PATCH". */
-#define HVABS_VERSION_STRING "0.1.0"
+/** Turns a macro's value into a string literal (helper of HVABS_VERSION_STRING). */
+#define HVABS_VERSION_STR(x) HVABS_VERSION_STR_(x)
+/** Helper of HVABS_VERSION_STR(): stringizes its argument as written. */
+#define HVABS_VERSION_STR_(x) #x
+/** The version as a string literal, "MAJOR.MINOR.PATCH", made from the three numbers. */
+#define HVABS_VERSION_STRING                                                                       \
+	HVABS_VERSION_STR(HVABS_VERSION_MAJOR)                                                     \
+	"." HVABS_VERSION_STR(HVABS_VERSION_MINOR) "." HVABS_VERSION_STR(HVABS_VERSION_PATCH)
 
 /**
  * One number that orders versions, for `#if` tests:
