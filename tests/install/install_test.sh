@@ -95,6 +95,14 @@ for exe in consumer_cmake consumer_static consumer_pc; do
 	[ "$real" = "$lib/hvabs/hvabs-mock.so" ] || fail "$exe took '$real', not the moved tree's plugin: $out"
 	echo "$exe: $out"
 done
+# A statically linked program with no directory given looks beside itself.
+mkdir "$tmp/app"
+cp "$tmp/b/consumer_static_own" "$tmp/app/"
+ln -s "$lib/hvabs" "$tmp/app/hvabs"
+out=$("$tmp/app/consumer_static_own" 2>&1) || fail "consumer_static_own: $out"
+grep -qF "from $tmp/app/hvabs/hvabs-mock.so, vm ok" <<<"$out" ||
+	fail "a static program did not find the plugin beside itself: $out"
+echo "consumer_static_own: $out"
 objdump -p "$lib/libhvabs.so" | grep -q 'SONAME *libhvabs.so.0' || fail "SONAME is not libhvabs.so.0"
 
 # The man page renders without warnings and documents every option --help lists.
