@@ -64,6 +64,11 @@ run_vmm() {
 	echo "installed hvabs-vmm ran the tiny guest on $be with $lib/hvabs/hvabs-$be.so"
 }
 
+# Our warnings, -Werror and feature macros stay ours: the package passes none on.
+if grep -rlE -- '-W[a-z]|_GNU_SOURCE' "$lib/cmake/hvabs" "$lib/pkgconfig" >"$tmp/flags"; then
+	fail "the package imposes build flags on consumers: $(tr '\n' ' ' <"$tmp/flags")"
+fi
+
 runpath=$(readelf -d "$p/bin/hvabs-vmm" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
 case $runpath in
 '$ORIGIN'/*) ;;
