@@ -32,7 +32,7 @@ static int place(struct machine *m, const char *name, struct hvabs_virtio_mmio_p
 		 size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
-	int rc = hvabs_machine_place_virtio(m->plan, p);
+	int rc = hvabs_virtio_mmio_place(m->plan, p);
 	if (rc) {
 		snprintf(err, errlen, "%s: no room for another virtio device: %s", name,
 			 strerror(-rc));
@@ -46,7 +46,7 @@ static int place(struct machine *m, const char *name, struct hvabs_virtio_mmio_p
 static int announce(struct machine *m, const char *name, struct hvabs_virtio_mmio *t, char *err,
 		    size_t errlen)
 {
-	int rc = hvabs_machine_announce_virtio(m->plan, t);
+	int rc = hvabs_virtio_mmio_announce(t, m->plan);
 	if (rc)
 		snprintf(err, errlen, "%s: cannot announce it to the guest: %s", name,
 			 strerror(-rc));

@@ -41,9 +41,9 @@
  * hvabs_machine_create(&mc, &m);
  * hvabs_machine_add_ram(m, vm);
  * struct hvabs_virtio_rng_config rc = {.mmio.loop = loop};
- * hvabs_machine_place_virtio(m, &rc.mmio);       // window and GSI
+ * hvabs_virtio_mmio_place(m, &rc.mmio);          // window and GSI
  * hvabs_virtio_rng_create(vm, &rc, &rng);
- * hvabs_machine_announce_virtio(m, hvabs_virtio_rng_transport(rng));
+ * hvabs_virtio_mmio_announce(hvabs_virtio_rng_transport(rng), m);
  * hvabs_machine_platform(m, &lc.platform);       // DSDT, MADT, MP table
  * hvabs_machine_cmdline(m, "console=ttyS0", buf, &len); // + virtio_mmio.device=...
  * @endcode
@@ -60,7 +60,6 @@
 
 #include "acpi.h"
 #include "compiler.h"
-#include "devices/virtio_mmio.h"
 #include "vm.h"
 
 #ifdef __cplusplus
@@ -216,34 +215,39 @@ HVABS_API HVABS_MUST_CHECK int hvabs_machine_alloc_gsi(struct hvabs_machine *m, 
 HVABS_API HVABS_MUST_CHECK int hvabs_machine_reserve_gsi(struct hvabs_machine *m, uint32_t gsi);
 
 /**
- * Places a virtio-mmio device: allocates a #HVABS_VIRTIO_MMIO_SIZE window
- * and an interrupt line and writes them to @p params->base and
- * @p params->gsi; the other fields are the caller's. Devices placed one
- * after another get consecutive windows from the start of the device window.
- * On failure nothing stays allocated.
+ * Places a memory-mapped device: allocates a window of @p size bytes aligned
+ * to @p size, and an interrupt line. Devices placed one after another get
+ * consecutive windows from the start of the device window. On failure
+ * nothing stays allocated. (hvabs_virtio_mmio_place() does this for a
+ * virtio-mmio transport.)
  * @param m the machine.
- * @param params the transport parameters to fill in.
+ * @param size window size: a power of two, at least 4 KiB.
+ * @param gpa out: the window's guest-physical base.
+ * @param gsi out: the interrupt line.
  * @return 0 or negative errno.
- * @retval -EINVAL NULL argument.
+ * @retval -EINVAL NULL argument or a bad size.
  * @retval -ENOSPC no window or no interrupt line is left.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_machine_place_virtio(struct hvabs_machine *m,
-							  struct hvabs_virtio_mmio_params *params);
+HVABS_API HVABS_MUST_CHECK int hvabs_machine_place(struct hvabs_machine *m, uint64_t size,
+						   uint64_t *gpa, uint32_t *gsi);
 
 /**
- * Announces a virtio-mmio transport to the guest: its DSDT entry
- * (hvabs_virtio_mmio_describe(), `LNRO0005` with the window and the GSI)
- * and its kernel command-line word (hvabs_virtio_mmio_cmdline()). Announce
- * each device once, in the order the guest should find them.
+ * Announces a device to the guest: @p dev becomes an entry of the DSDT (and
+ * of hvabs_machine_platform()), and @p word, when given, is appended to the
+ * kernel command line (hvabs_machine_cmdline()). Announce each device once,
+ * in the order the guest should find them. The machine layer knows no
+ * device: hvabs_virtio_mmio_announce() fills both for a virtio-mmio transport.
  * @param m the machine.
- * @param t the transport (created where hvabs_machine_place_virtio() said).
+ * @param dev the ACPI description (copied).
+ * @param word a command-line word without spaces, or NULL for none.
  * @return 0 or negative errno.
  * @retval -EINVAL NULL argument.
  * @retval -ENOSPC #HVABS_PLATFORM_MAX_DEVICES devices are announced already.
  * @retval -ENOMEM out of memory.
  */
-HVABS_API HVABS_MUST_CHECK int hvabs_machine_announce_virtio(struct hvabs_machine *m,
-							     const struct hvabs_virtio_mmio *t);
+HVABS_API HVABS_MUST_CHECK int hvabs_machine_announce(struct hvabs_machine *m,
+						      const struct hvabs_acpi_device *dev,
+						      const char *word);
 
 /**
  * Number of devices announced so far (the DSDT's virtio-mmio entries).

@@ -57,6 +57,7 @@
 
 #include "../acpi.h"
 #include "../event.h"
+#include "../machine.h"
 #include "../vm.h"
 #include "virtio.h"
 #include "virtio_queue.h"
@@ -347,6 +348,32 @@ HVABS_API void hvabs_virtio_mmio_describe(const struct hvabs_virtio_mmio *t,
  * @retval -ENOSPC @p buf is too small (nothing useful is written).
  */
 HVABS_API int hvabs_virtio_mmio_cmdline(const struct hvabs_virtio_mmio *t, char *buf, size_t size);
+
+/**
+ * Places a virtio-mmio transport on a machine: a #HVABS_VIRTIO_MMIO_SIZE
+ * window and an interrupt line from hvabs_machine_place(), written to
+ * @p params->base and @p params->gsi; the other fields are the caller's.
+ * Thread: the one building the machine.
+ * @param m the machine.
+ * @param params the transport parameters to fill in.
+ * @return 0 or negative errno.
+ * @retval -EINVAL NULL argument.
+ * @retval -ENOSPC no window or no interrupt line is left.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_virtio_mmio_place(struct hvabs_machine *m,
+						       struct hvabs_virtio_mmio_params *params);
+
+/**
+ * Announces a transport to the guest through the machine layer: its DSDT
+ * entry (hvabs_virtio_mmio_describe()) and its command-line word
+ * (hvabs_virtio_mmio_cmdline()), with hvabs_machine_announce().
+ * Thread: the one building the machine.
+ * @param t the transport (created where hvabs_virtio_mmio_place() said).
+ * @param m the machine.
+ * @return 0 or negative errno (as hvabs_machine_announce()).
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_virtio_mmio_announce(const struct hvabs_virtio_mmio *t,
+							  struct hvabs_machine *m);
 
 #ifdef __cplusplus
 }

@@ -205,23 +205,34 @@ static void place_virtio(void **state)
 	for (uint32_t i = 0; i < 16; i++) {
 		memset(&p, 0, sizeof(p));
 		p.name = "dev";
-		assert_int_equal(hvabs_machine_place_virtio(m, &p), 0);
+		assert_int_equal(hvabs_virtio_mmio_place(m, &p), 0);
 		assert_int_equal(p.base, 0xd0000000ull + i * 0x1000ull);
 		assert_int_equal(p.gsi, order[i]);
 		assert_string_equal(p.name, "dev");
 	}
 	memset(&p, 0, sizeof(p));
-	assert_int_equal(hvabs_machine_place_virtio(m, &p), -ENOSPC);
+	assert_int_equal(hvabs_virtio_mmio_place(m, &p), -ENOSPC);
 	assert_int_equal(p.base, 0);
 	assert_int_equal(hvabs_machine_alloc_mmio(m, 0x1000, 0, &next), 0);
 	assert_int_equal(next, 0xd0010000);
 	hvabs_machine_destroy(m);
 
+	/* Sizes that are no power of two, or under a page, are refused. */
+	m = make(GIB, 0);
+	uint64_t gpa = 0;
+	uint32_t line = 0;
+	assert_int_equal(hvabs_machine_place(m, 0x1800, &gpa, &line), -EINVAL);
+	assert_int_equal(hvabs_machine_place(m, 0x800, &gpa, &line), -EINVAL);
+	assert_int_equal(hvabs_machine_place(m, 0x2000, &gpa, &line), 0);
+	assert_int_equal(gpa, 0xd0000000ull);
+	assert_int_equal(line, 5);
+	hvabs_machine_destroy(m);
+
 	/* Two windows only: the third placement fails and gives its line (7) back. */
 	m = make(GIB, 0x2000);
-	assert_int_equal(hvabs_machine_place_virtio(m, &p), 0);
-	assert_int_equal(hvabs_machine_place_virtio(m, &p), 0);
-	assert_int_equal(hvabs_machine_place_virtio(m, &p), -ENOSPC);
+	assert_int_equal(hvabs_virtio_mmio_place(m, &p), 0);
+	assert_int_equal(hvabs_virtio_mmio_place(m, &p), 0);
+	assert_int_equal(hvabs_virtio_mmio_place(m, &p), -ENOSPC);
 	uint32_t gsi;
 	assert_int_equal(hvabs_machine_alloc_gsi(m, &gsi), 0);
 	assert_int_equal(gsi, 7);
@@ -358,10 +369,10 @@ static void announce_order_and_size(void **state)
 	assert_int_equal(hvabs_event_loop_create(&loop), 0);
 	for (int i = 0; i < 2; i++) {
 		struct hvabs_virtio_rng_config rc = {.mmio = {.loop = loop}};
-		assert_int_equal(hvabs_machine_place_virtio(m, &rc.mmio), 0);
+		assert_int_equal(hvabs_virtio_mmio_place(m, &rc.mmio), 0);
 		assert_int_equal(hvabs_virtio_rng_create(vm, &rc, &rng[i]), 0);
-		assert_int_equal(
-		    hvabs_machine_announce_virtio(m, hvabs_virtio_rng_transport(rng[i])), 0);
+		assert_int_equal(hvabs_virtio_mmio_announce(hvabs_virtio_rng_transport(rng[i]), m),
+				 0);
 	}
 	assert_int_equal(hvabs_machine_device_count(m), 2);
 	assert_int_equal(hvabs_machine_cmdline(m, "quiet", buf, &len), -ENOSPC);

@@ -103,22 +103,22 @@ int hvabs_machine_reserve_gsi(struct hvabs_machine *m, uint32_t gsi)
 	return 0;
 }
 
-int hvabs_machine_place_virtio(struct hvabs_machine *m, struct hvabs_virtio_mmio_params *params)
+int hvabs_machine_place(struct hvabs_machine *m, uint64_t size, uint64_t *gpa, uint32_t *gsi)
 {
-	uint32_t gsi;
+	uint32_t line;
 	uint64_t base;
 
-	if (!m || !params)
+	if (!m || !gpa || !gsi || size < 0x1000 || (size & (size - 1)))
 		return -EINVAL;
-	int rc = hvabs_machine_alloc_gsi(m, &gsi);
+	int rc = hvabs_machine_alloc_gsi(m, &line);
 	if (rc)
 		return rc;
-	rc = hvabs_machine_alloc_mmio(m, HVABS_VIRTIO_MMIO_SIZE, HVABS_VIRTIO_MMIO_SIZE, &base);
+	rc = hvabs_machine_alloc_mmio(m, size, size, &base);
 	if (rc) {
-		m->gsi_used &= ~(1u << gsi);
+		m->gsi_used &= ~(1u << line);
 		return rc;
 	}
-	params->base = base;
-	params->gsi = gsi;
+	*gpa = base;
+	*gsi = line;
 	return 0;
 }

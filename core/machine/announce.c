@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Telling the guest what the machine has. A virtio-mmio device cannot be
- * discovered by probing, so each one is announced twice: as an `LNRO0005`
- * object in the DSDT (stock distribution kernels build virtio_mmio without
- * its command-line parameter) and as a `virtio_mmio.device=` word on the
- * kernel command line (kernels without ACPI). The vCPUs, the legacy devices
+ * Telling the guest what the machine has: each device that cannot be
+ * discovered by probing is announced as a DSDT object and, optionally, as a
+ * kernel command-line word (devices/virtio/mmio_machine.c does it for
+ * virtio-mmio: `LNRO0005` and `virtio_mmio.device=`). The machine layer
+ * knows no device: it records what it is given. The vCPUs, the legacy devices
  * and these entries together are the struct hvabs_platform the loader turns
  * into the ACPI and MP tables.
  */
@@ -13,9 +13,6 @@
 #include <string.h>
 
 #include "machine_priv.h"
-
-/* Room for one word: "virtio_mmio.device=4K@0x" + 16 hex digits + ":" + 10 digits. */
-#define WORD_MAX 96
 
 static int grow_devices(struct hvabs_machine *m)
 {
@@ -30,29 +27,29 @@ static int grow_devices(struct hvabs_machine *m)
 	return 0;
 }
 
-int hvabs_machine_announce_virtio(struct hvabs_machine *m, const struct hvabs_virtio_mmio *t)
+int hvabs_machine_announce(struct hvabs_machine *m, const struct hvabs_acpi_device *dev,
+			   const char *word)
 {
-	char word[WORD_MAX];
+	size_t n = word ? strlen(word) : 0;
 
-	if (!m || !t)
+	if (!m || !dev)
 		return -EINVAL;
 	if (m->ndevices >= HVABS_PLATFORM_MAX_DEVICES)
 		return -ENOSPC;
-	int n = hvabs_virtio_mmio_cmdline(t, word, sizeof(word));
-	if (n < 0)
-		return n;
 	int rc = grow_devices(m);
 	if (rc)
 		return rc;
-	/* Each word follows a space, so the list appends to any command line as it is. */
-	char *w = realloc(m->words, m->words_len + (size_t)n + 2);
-	if (!w)
-		return -ENOMEM;
-	m->words = w;
-	w[m->words_len] = ' ';
-	memcpy(w + m->words_len + 1, word, (size_t)n + 1);
-	m->words_len += (size_t)n + 1;
-	hvabs_virtio_mmio_describe(t, &m->devices[m->ndevices++]);
+	if (n) {
+		/* Each word follows a space, so the list appends to any command line as it is. */
+		char *w = realloc(m->words, m->words_len + n + 2);
+		if (!w)
+			return -ENOMEM;
+		m->words = w;
+		w[m->words_len] = ' ';
+		memcpy(w + m->words_len + 1, word, n + 1);
+		m->words_len += n + 1;
+	}
+	m->devices[m->ndevices++] = *dev;
 	return 0;
 }
 
