@@ -47,17 +47,23 @@ void vmm_config_fini(struct vmm_config *c)
 	free(c->console_path);
 	free(c->vsock_socket);
 	free(c->trace_exits);
-	for (unsigned i = 0; i < c->ndisks; i++) {
-		free(c->disks[i].path);
-		free(c->disks[i].serial);
-	}
+	free(c->logger.path);
+	free(c->logger.module);
+	free(c->metrics_path);
+	for (unsigned i = 0; i < c->ndisks; i++)
+		vmm_disk_free(&c->disks[i]);
 	for (unsigned i = 0; i < c->nnets; i++)
-		free(c->nets[i].tap);
+		vmm_net_free(&c->nets[i]);
 	memset(c, 0, sizeof(*c));
 }
 
+/*
+ * Decimal digits only: strtoull's base 0 would read "0100M" as octal and
+ * "0x10M" as hex, which nobody writing a size means.
+ */
 int vmm_parse_size(const char *s, uint64_t *out)
 {
+	static const char units[] = "KMGT";
 	char *end;
 
 	if (!strncmp(s, "size=", 5))
@@ -65,32 +71,21 @@ int vmm_parse_size(const char *s, uint64_t *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(s, &end, 10);
 	if (errno)
 		return -1;
 	unsigned shift = 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	case '\0':
-		break;
-	default:
-		return -1;
-	}
-	if (shift && *++end == 'i' && end[1] == 'B')
-		end += 2;
-	else if (shift && *end == 'B')
+	if (*end) {
+		const char *u = strchr(units, *end >= 'a' ? *end - 'a' + 'A' : *end);
+		if (!u)
+			return -1;
+		shift = 10 * (unsigned)(u - units + 1);
 		end++;
+		if (end[0] == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+	}
 	if (*end || v > (UINT64_MAX >> shift))
 		return -1;
 	*out = (uint64_t)v << shift;
@@ -108,143 +103,6 @@ int vmm_parse_mac(const char *s, uint8_t mac[6])
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"))
-		*out = 1;
-	else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* Walks "k=v,k=v"; calls @p fn for each pair. */
-static int each_kv(const char *spec, int (*fn)(void *, const char *, const char *, char *, size_t),
-		   void *ctx, char *err, size_t errlen)
-{
-	char *copy = strdup(spec), *save = NULL;
-	int rc = 0;
-
-	if (!copy)
-		return ERR("out of memory");
-	for (char *t = strtok_r(copy, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(t, '=');
-		if (eq)
-			*eq++ = '\0';
-		rc = fn(ctx, t, eq ? eq : "", err, errlen);
-	}
-	free(copy);
-	return rc;
-}
-
-static int disk_kv(void *ctx, const char *k, const char *v, char *err, size_t errlen)
-{
-	struct vmm_disk *d = ctx;
-
-	if (!strcmp(k, "path") && *v)
-		vmm_set_str(&d->path, v);
-	else if (!strcmp(k, "serial") && *v)
-		vmm_set_str(&d->serial, v);
-	else if (!strcmp(k, "readonly")) {
-		if (parse_bool(*v ? v : "on", &d->readonly))
-			return ERR("--disk: readonly=%s: use on or off", v);
-	} else if (!strcmp(k, "direct")) {
-		if (parse_bool(*v ? v : "on", &d->direct))
-			return ERR("--disk: direct=%s: use on or off", v);
-	} else
-		return ERR("--disk: unknown key '%s' (path, readonly, serial, direct)", k);
-	return 0;
-}
-
-int vmm_add_disk(struct vmm_config *c, const char *spec, char *err, size_t errlen)
-{
-	if (c->ndisks == VMM_MAX_DISKS)
-		return ERR("too many disks (at most %d)", VMM_MAX_DISKS);
-	struct vmm_disk *d = &c->disks[c->ndisks];
-	memset(d, 0, sizeof(*d));
-	/* A bare path is accepted too: --disk rootfs.img */
-	if (!strchr(spec, '='))
-		vmm_set_str(&d->path, spec);
-	else if (each_kv(spec, disk_kv, d, err, errlen))
-		goto bad;
-	if (!d->path) {
-		snprintf(err, errlen, "--disk %s: path= is required", spec);
-		goto bad;
-	}
-	if (d->serial && strlen(d->serial) > 20) {
-		snprintf(err, errlen, "--disk: serial '%s' longer than 20 bytes", d->serial);
-		goto bad;
-	}
-	c->ndisks++;
-	return 0;
-bad:
-	free(d->path);
-	free(d->serial);
-	memset(d, 0, sizeof(*d));
-	return -1;
-}
-
-static int net_kv(void *ctx, const char *k, const char *v, char *err, size_t errlen)
-{
-	struct vmm_net *n = ctx;
-
-	if (!strcmp(k, "tap") && *v) {
-		if (strlen(v) >= 16)
-			return ERR("--net: tap name '%s' too long (at most 15 bytes)", v);
-		vmm_set_str(&n->tap, v);
-	} else if (!strcmp(k, "mac")) {
-		if (vmm_parse_mac(v, n->mac))
-			return ERR("--net: bad mac '%s' (want xx:xx:xx:xx:xx:xx)", v);
-		if (n->mac[0] & 1)
-			return ERR("--net: mac %s is a multicast address", v);
-		n->has_mac = 1;
-	} else
-		return ERR("--net: unknown key '%s' (tap, mac)", k);
-	return 0;
-}
-
-int vmm_add_net(struct vmm_config *c, const char *spec, char *err, size_t errlen)
-{
-	if (c->nnets == VMM_MAX_NETS)
-		return ERR("too many network interfaces (at most %d)", VMM_MAX_NETS);
-	struct vmm_net *n = &c->nets[c->nnets];
-	memset(n, 0, sizeof(*n));
-	if (each_kv(spec, net_kv, n, err, errlen) || (!n->tap && ERR("--net: tap= is required"))) {
-		free(n->tap);
-		memset(n, 0, sizeof(*n));
-		return -1;
-	}
-	c->nnets++;
-	return 0;
-}
-
-static int vsock_kv(void *ctx, const char *k, const char *v, char *err, size_t errlen)
-{
-	struct vmm_config *c = ctx;
-	char *end;
-
-	if (!strcmp(k, "cid")) {
-		unsigned long cid = strtoul(v, &end, 0);
-		if (!*v || *end || cid < 3 || cid > 0xffffffffu)
-			return ERR("--vsock: cid=%s: must be a number >= 3", v);
-		c->vsock_cid = (uint32_t)cid;
-	} else if (!strcmp(k, "socket") && *v) {
-		vmm_set_str(&c->vsock_socket, v);
-	} else
-		return ERR("--vsock: unknown key '%s' (cid, socket)", k);
-	return 0;
-}
-
-int vmm_set_vsock(struct vmm_config *c, const char *spec, char *err, size_t errlen)
-{
-	if (each_kv(spec, vsock_kv, c, err, errlen))
-		return -1;
-	if (!c->vsock_cid || !c->vsock_socket)
-		return ERR("--vsock: both cid= and socket= are required");
 	return 0;
 }
 
@@ -300,4 +158,29 @@ int vmm_set_reboot(struct vmm_config *c, const char *v, char *err, size_t errlen
 	else
 		return ERR("--reboot=%s: use exit or restart", v);
 	return 0;
+}
+
+char *vmm_config_kernel_cmdline(const struct vmm_config *c)
+{
+	const char *base = c->cmdline ? c->cmdline : "console=ttyS0 panic=-1";
+	char root[128] = "";
+
+	/* Firecracker's is_root_device: the disk is /dev/vdX (or its partition by PARTUUID). */
+	for (unsigned i = 0; i < c->ndisks; i++) {
+		const struct vmm_disk *d = &c->disks[i];
+		if (!d->root)
+			continue;
+		if (d->partuuid)
+			snprintf(root, sizeof(root), " root=PARTUUID=%s %s", d->partuuid,
+				 d->readonly ? "ro" : "rw");
+		else
+			snprintf(root, sizeof(root), " root=/dev/vd%c %s", 'a' + (char)i,
+				 d->readonly ? "ro" : "rw");
+		break;
+	}
+	size_t len = strlen(base) + strlen(root) + 1;
+	char *s = malloc(len);
+	if (s)
+		snprintf(s, len, "%s%s", base, root);
+	return s;
 }

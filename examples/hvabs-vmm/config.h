@@ -29,16 +29,41 @@ enum vmm_console {
 };
 
 struct vmm_disk {
+	char *id; /* unique: Firecracker's drive_id, else "driveN" */
 	char *path;
 	char *serial;
+	char *partuuid; /* root=PARTUUID=... when root */
 	int readonly;
-	int direct; /* O_DIRECT */
+	int direct;	     /* O_DIRECT */
+	int root;	     /* Firecracker's is_root_device: root= on the command line */
+	int cache_writeback; /* Firecracker's cache_type "Writeback" (we always honour flushes) */
 };
 
 struct vmm_net {
+	char *id; /* unique: Firecracker's iface_id, else "netN" */
 	char *tap;
 	uint8_t mac[6];
 	int has_mac;
+};
+
+/* Firecracker's logger levels, least to most verbose. */
+enum vmm_log_level {
+	VMM_LOG_OFF = 0,
+	VMM_LOG_ERROR,
+	VMM_LOG_WARNING,
+	VMM_LOG_INFO,
+	VMM_LOG_DEBUG,
+	VMM_LOG_TRACE,
+};
+
+/* Firecracker's logger and metrics resources (acted on by the API rooms). */
+struct vmm_logger {
+	int set; /* a logger was configured */
+	enum vmm_log_level level;
+	char *path;
+	int show_level;
+	int show_origin;
+	char *module;
 };
 
 struct vmm_config {
@@ -64,6 +89,9 @@ struct vmm_config {
 	int timeout_s;	      /* 0 = none: end the run (exit 1) after this many seconds */
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC end of the whole run (restarts included) */
 	char *trace_exits;    /* write every exit, in the mock's script format, here */
+	int allow_file_backend_options; /* --allow-file-backend-options */
+	struct vmm_logger logger;
+	char *metrics_path;
 };
 
 /* Outcome of parsing the command line. */
@@ -87,11 +115,17 @@ enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv
 /* Parses a JSON config (our layout or Firecracker's) into @p c. 0 or -1 with @p err. */
 int vmm_config_load_json(struct vmm_config *c, const char *text, char *err, size_t errlen);
 
-/* "256M", "1G", "65536K", "1073741824" -> bytes; also accepts "size=256M". -1 on error. */
+/*
+ * "256M", "1G", "65536K", "1T", "1073741824" -> bytes (decimal digits only, K/M/G/T
+ * binary multiples, optional "iB"/"B"); also accepts "size=256M". -1 on error.
+ */
 int vmm_parse_size(const char *s, uint64_t *out);
 
 /* "52:54:00:12:34:56" -> 6 bytes. -1 on error. */
 int vmm_parse_mac(const char *s, uint8_t mac[6]);
+
+/* The kernel command line (the user's or the default) with root= for a root disk (malloc'd). */
+char *vmm_config_kernel_cmdline(const struct vmm_config *c);
 
 /* Prints the usage text. */
 void vmm_usage(FILE *out, const char *argv0);

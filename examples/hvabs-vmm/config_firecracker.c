@@ -1,140 +1,102 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Firecracker's --config-file layout (boot-source, machine-config, drives,
- * network-interfaces, vsock, entropy), read into hvabs-vmm's config so
- * Firecracker users can bring their files. Sections we do not implement are
- * reported and skipped.
+ * Firecracker's --config-file layout: a thin walker over its top-level keys
+ * that hands each section to fc_resource_apply(), the same validation the
+ * API uses, so a file means exactly what the same PUTs would. Only
+ * Firecracker's keys are allowed: the hypervisor and Xen attach belong to
+ * the command line (or our own layout), never to Firecracker's schema.
  */
-#include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config_json.h"
+#include "fc_resources.h"
 
-static int boot_source(struct vmm_config *c, json_t *v, char *err, size_t errlen)
+/* "drives", "network-interfaces", "pmem": arrays of bodies; the rest one body each. */
+static bool is_list(enum fc_resource k)
 {
-	int bad = 0;
-	const char *k = vmm_jstr(v, "kernel_image_path", &bad);
-	const char *a = vmm_jstr(v, "boot_args", &bad);
-	const char *i = vmm_jstr(v, "initrd_path", &bad);
-
-	if (bad || !k)
-		return ERR("config: boot-source needs a string kernel_image_path");
-	vmm_set_str(&c->kernel, k);
-	if (a)
-		vmm_set_str(&c->cmdline, a);
-	if (i)
-		vmm_set_str(&c->initrd, i);
-	return 0;
+	return k == FC_DRIVE || k == FC_NETWORK_INTERFACE || k == FC_PMEM;
 }
 
-static int machine_config(struct vmm_config *c, json_t *v, char *err, size_t errlen)
+static int apply_list(struct vmm_config *c, enum fc_resource k, const json_t *v, char *err,
+		      size_t errlen)
 {
-	json_t *n = json_object_get(v, "vcpu_count");
-	json_t *m = json_object_get(v, "mem_size_mib");
-	char buf[32];
-
-	if (n) {
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(n));
-		if (!json_is_integer(n) || vmm_set_cpus(c, buf, err, errlen))
-			return ERR("config: machine-config.vcpu_count must be 1-%d", VMM_MAX_CPUS);
-	}
-	if (m) {
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT "M", json_integer_value(m));
-		if (!json_is_integer(m) || vmm_set_memory(c, buf, err, errlen))
-			return ERR("config: machine-config.mem_size_mib must be >= 16");
-	}
-	return 0;
-}
-
-static int drives(struct vmm_config *c, json_t *v, char *err, size_t errlen)
-{
-	int bad = 0;
+	char sub[400];
 	size_t i;
-	json_t *d;
+	json_t *e;
 
-	json_array_foreach(v, i, d)
+	if (!json_is_array(v)) {
+		char got[64];
+		vmm_json_describe(v, got, sizeof(got));
+		return ERR("invalid type for `%s`: %s, expected an array", fc_resource_name(k),
+			   got);
+	}
+	json_array_foreach((json_t *)v, i, e)
 	{
-		char spec[1024];
-		const char *path = vmm_jstr(d, "path_on_host", &bad);
-		const char *id = vmm_jstr(d, "drive_id", &bad);
-		int ro = json_is_true(json_object_get(d, "is_read_only"));
-		if (bad || !path)
-			return ERR("config: drives[%zu] needs path_on_host", i);
-		snprintf(spec, sizeof(spec), "path=%s,readonly=%s%s%.20s", path, ro ? "on" : "off",
-			 id ? ",serial=" : "", id ? id : "");
-		if (vmm_add_disk(c, spec, err, errlen))
-			return -1;
+		if (!json_is_object(e)) {
+			char got[64];
+			vmm_json_describe(e, got, sizeof(got));
+			return ERR("%s[%zu]: invalid type: %s, expected an object",
+				   fc_resource_name(k), i, got);
+		}
+		if (fc_resource_apply(c, k, NULL, e, false, sub, sizeof(sub)))
+			return ERR("%s[%zu]: %s", fc_resource_name(k), i, sub);
 	}
 	return 0;
 }
 
-static int network_interfaces(struct vmm_config *c, json_t *v, char *err, size_t errlen)
+/* Every top-level key is one of Firecracker's resources. */
+static int check_keys(const json_t *root, char *err, size_t errlen)
 {
-	int bad = 0;
-	size_t i;
-	json_t *n;
+	const char *key;
+	json_t *v;
+	enum fc_resource k;
 
-	json_array_foreach(v, i, n)
+	json_object_foreach((json_t *)root, key, v)
 	{
-		char spec[256];
-		const char *tap = vmm_jstr(n, "host_dev_name", &bad);
-		const char *mac = vmm_jstr(n, "guest_mac", &bad);
-		if (bad || !tap)
-			return ERR("config: network-interfaces[%zu] needs host_dev_name", i);
-		snprintf(spec, sizeof(spec), "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "");
-		if (vmm_add_net(c, spec, err, errlen))
-			return -1;
+		if (fc_resource_from_name(key, &k) == 0)
+			continue;
+		if (!strcmp(key, "hypervisor") || !strcmp(key, "xen_domid"))
+			return ERR("unknown field `%s`: not part of Firecracker's config; use "
+				   "--%s on the command line (or our own JSON layout)",
+				   key, key[0] == 'h' ? "hypervisor" : "xen-domid");
+		return ERR("unknown field `%s`, expected one of Firecracker's resources "
+			   "(boot-source, machine-config, drives, network-interfaces, vsock, "
+			   "entropy, logger, metrics, balloon, mmds-config, cpu-config, pmem, "
+			   "memory-hotplug, serial)",
+			   key);
 	}
-	return 0;
-}
-
-static int vsock(struct vmm_config *c, json_t *v, char *err, size_t errlen)
-{
-	int bad = 0;
-	json_int_t cid = json_integer_value(json_object_get(v, "guest_cid"));
-	const char *uds = vmm_jstr(v, "uds_path", &bad);
-
-	if (bad || !uds || cid < 3)
-		return ERR("config: vsock needs guest_cid >= 3 and uds_path");
-	c->vsock_cid = (uint32_t)cid;
-	vmm_set_str(&c->vsock_socket, uds);
 	return 0;
 }
 
 int vmm_config_load_firecracker(struct vmm_config *c, json_t *root, char *err, size_t errlen)
 {
-	const char *key;
-	json_t *v;
-	int rc = 0;
+	char sub[400];
 
-	json_object_foreach(root, key, v)
-	{
-		if (!strcmp(key, "boot-source"))
-			rc = boot_source(c, v, err, errlen);
-		else if (!strcmp(key, "machine-config"))
-			rc = machine_config(c, v, err, errlen);
-		else if (!strcmp(key, "drives"))
-			rc = drives(c, v, err, errlen);
-		else if (!strcmp(key, "network-interfaces"))
-			rc = network_interfaces(c, v, err, errlen);
-		else if (!strcmp(key, "vsock"))
-			rc = vsock(c, v, err, errlen);
-		else if (!strcmp(key, "entropy"))
-			c->rng = 1;
-		else if (!strcmp(key, "hypervisor")) {
-			if (!json_is_string(v))
-				return ERR("config: 'hypervisor' must be a string");
-			vmm_set_str(&c->hypervisor, json_string_value(v));
-		} else {
-			/* logger, metrics, balloon, mmds-config, cpu-config, ... */
-			fprintf(stderr,
-				"hvabs-vmm: config: Firecracker section '%s' is not supported, "
-				"ignored\n",
-				key);
+	if (check_keys(root, err, errlen))
+		return -1;
+	const json_t *boot = json_object_get(root, "boot-source");
+	if (!boot || json_is_null(boot))
+		return ERR("missing field `boot-source`");
+	/* Without machine-config, Firecracker's defaults: 1 vCPU, 128 MiB. */
+	const json_t *mc = json_object_get(root, "machine-config");
+	if (!mc || json_is_null(mc)) {
+		c->cpus = 1;
+		c->mem_size = 128ull << 20;
+	}
+	/* In a fixed order, so the result does not depend on how the file orders its keys. */
+	for (int i = 0; i < FC_RESOURCE_COUNT; i++) {
+		enum fc_resource k = (enum fc_resource)i;
+		const json_t *v = json_object_get(root, fc_resource_name(k));
+		if (!v || json_is_null(v))
+			continue;
+		if (is_list(k)) {
+			if (apply_list(c, k, v, err, errlen))
+				return -1;
+		} else if (fc_resource_apply(c, k, NULL, v, false, sub, sizeof(sub))) {
+			return ERR("%s: %s", fc_resource_name(k), sub);
 		}
-		if (rc)
-			return rc;
 	}
 	return 0;
 }

@@ -122,19 +122,20 @@ static int create_vcpus(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
-/* The kernel command line: the user's (or ours), then the machine's virtio_mmio.device= words. */
+/* The kernel command line: the user's (or ours) with root=, then the machine's virtio_mmio.device= words. */
 static char *kernel_cmdline(struct machine *m)
 {
-	const char *base = m->cfg->cmdline ? m->cfg->cmdline : "console=ttyS0 panic=-1";
+	char *base = vmm_config_kernel_cmdline(m->cfg);
+	char *s = NULL;
 	size_t len = 0;
 
-	if (hvabs_machine_cmdline(m->plan, base, NULL, &len) != -ENOSPC)
-		return NULL;
-	char *s = malloc(len);
+	if (base && hvabs_machine_cmdline(m->plan, base, NULL, &len) == -ENOSPC)
+		s = malloc(len);
 	if (s && hvabs_machine_cmdline(m->plan, base, s, &len)) {
 		free(s);
-		return NULL;
+		s = NULL;
 	}
+	free(base);
 	return s;
 }
 
