@@ -20,6 +20,8 @@ enum {
 	OPT_BACKEND_OPTS,
 	OPT_TIMEOUT,
 	OPT_TRACE,
+	OPT_SERIAL,
+	OPT_ALLOW_FILE_OPTS,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +40,8 @@ static const struct option long_opts[] = {
     {"net", required_argument, NULL, 'N'},
     {"rng", no_argument, NULL, 'r'},
     {"console", required_argument, NULL, 'C'},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"allow-file-backend-options", no_argument, NULL, OPT_ALLOW_FILE_OPTS},
     {"vsock", required_argument, NULL, 'v'},
     {"xen-domid", required_argument, NULL, OPT_XEN_DOMID},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -58,13 +62,17 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "  --kernel FILE            bzImage, or ELF vmlinux with a PVH note\n"
 	    "  --initrd FILE            initramfs (alias --initramfs)\n"
 	    "  --cmdline STRING         kernel command line\n"
-	    "  --memory SIZE            guest RAM, e.g. 256M or size=1G (default 256M)\n"
+	    "  --memory SIZE            guest RAM in K, M, G or T (decimal), e.g. 256M or\n"
+	    "                           size=1G (default 256M)\n"
 	    "  --cpus N                 vCPUs, also boot=N (default 1)\n"
-	    "  --config FILE            JSON config; also Firecracker's layout (--config-file)\n"
+	    "  --config FILE            JSON config: ours, or Firecracker's (--config-file)\n"
+	    "  --allow-file-backend-options  let a config file set backend_options\n"
 	    "  --reboot=exit|restart    what a guest reboot does (default exit, status 0)\n"
 	    "  --disk path=FILE[,readonly=on][,serial=ID][,direct=on]   (repeatable)\n"
 	    "  --net tap=NAME[,mac=MAC] --rng\n"
-	    "  --console stdio|file=P|none  COM1 (ttyS0) on the terminal, into a file, or off\n"
+	    "  --serial tty|file=P|off|null  COM1 (ttyS0): this terminal (default), a file,\n"
+	    "                           or nowhere\n"
+	    "  --console stdio|file=P|none  the same, in hvabs-vmm's own words\n"
 	    "  --console pty|socket=P   also a virtio-console (hvc0) on a pty or Unix socket\n"
 	    "  --vsock cid=N,socket=PATH\n"
 	    "  --xen-domid N            attach to an existing paused Xen domain\n"
@@ -74,9 +82,35 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "                           with --backend-options script=FILE)\n"
 	    "  --quiet                  no status lines from the VMM itself\n"
 	    "  --help, --version\n"
+	    "Environment: HVABS_HYPERVISOR (backend name or path), HVABS_BACKEND_PATH (where\n"
+	    "plugins are), HVABS_LOG=error|warn|info|debug (how much hvabs says, default warn).\n"
 	    "Exit status: 0 guest power-off or reboot, 1 guest crash/panic/triple fault or VMM\n"
 	    "error, 2 bad arguments.\n",
 	    argv0);
+}
+
+/*
+ * --serial as Cloud Hypervisor spells it, for COM1: tty, file=PATH, off or
+ * null. A pty or socket is a virtio-console here (--console pty|socket=P).
+ */
+static int set_serial(struct vmm_config *c, const char *v, char *err, size_t errlen)
+{
+	if (c->console == VMM_CONSOLE_PTY || c->console == VMM_CONSOLE_SOCKET)
+		return ERR("--serial %s: cannot be combined with --console pty or socket=", v);
+	if (!strcmp(v, "tty"))
+		c->console = VMM_CONSOLE_STDIO;
+	else if (!strcmp(v, "off") || !strcmp(v, "null"))
+		c->console = VMM_CONSOLE_NONE;
+	else if (!strncmp(v, "file=", 5) && v[5]) {
+		c->console = VMM_CONSOLE_FILE;
+		vmm_set_str(&c->console_path, v + 5);
+	} else if (!strcmp(v, "pty") || !strncmp(v, "socket=", 7))
+		return ERR("--serial %s: COM1 on a pty or socket is not supported; --console "
+			   "pty|socket=PATH gives a virtio-console (hvc0) there",
+			   v);
+	else
+		return ERR("--serial %s: use tty, file=PATH, off or null", v);
+	return 0;
 }
 
 /* --xen-domid N and --timeout S: whole numbers in a range. */
@@ -141,6 +175,10 @@ static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, s
 	case OPT_TRACE:
 		vmm_set_str(&c->trace_exits, optarg);
 		return 0;
+	case OPT_SERIAL:
+		return set_serial(c, optarg, err, errlen);
+	case OPT_ALLOW_FILE_OPTS:
+		return 0; /* read in the first pass */
 	case 'q':
 		c->quiet = 1;
 		return 0;
@@ -167,17 +205,40 @@ static int check_config(const struct vmm_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The first pass: --allow-file-backend-options, wherever it stands, then the
+ * config files in order, so the options of the second pass override them.
+ */
+static int load_config_files(struct vmm_config *c, int argc, char **argv, char *err, size_t errlen)
+{
+	int opt;
+
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1)
+		if (opt == OPT_ALLOW_FILE_OPTS)
+			c->allow_file_backend_options = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1)
+		if (opt == OPT_CONFIG && vmm_config_load_file(c, optarg, err, errlen))
+			return -1;
+	return 0;
+}
+
+static void print_version(void)
+{
+	/* The VMM as built, the library as loaded: they differ when libhvabs was upgraded. */
+	printf("hvabs-vmm %s\nlibhvabs %s (plugin ABI %d.%d)\n", HVABS_VMM_VERSION, hvabs_version(),
+	       HVABS_ABI_MAJOR, HVABS_ABI_MINOR);
+}
+
 enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv, char *err,
 				     size_t errlen)
 {
 	int opt;
 
-	/* The config file first, so options on the command line override it. */
+	/* --help and --version win over anything else on the line, even a bad config file. */
 	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1)
-		if (opt == OPT_CONFIG && vmm_config_load_file(c, optarg, err, errlen))
-			return VMM_PARSE_ERROR;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -185,13 +246,16 @@ enum vmm_parse vmm_config_parse_args(struct vmm_config *c, int argc, char **argv
 			return VMM_PARSE_EXIT;
 		}
 		if (opt == 'V') {
-			printf("hvabs-vmm %s (libhvabs %s, plugin ABI %d.%d)\n", hvabs_version(),
-			       hvabs_version(), HVABS_ABI_MAJOR, HVABS_ABI_MINOR);
+			print_version();
 			return VMM_PARSE_EXIT;
 		}
+	}
+	if (load_config_files(c, argc, argv, err, errlen))
+		return VMM_PARSE_ERROR;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1)
 		if (apply_option(c, opt, argv, err, errlen))
 			return VMM_PARSE_ERROR;
-	}
 	if (optind < argc) {
 		(void)ERR("unexpected argument '%s'", argv[optind]);
 		return VMM_PARSE_ERROR;

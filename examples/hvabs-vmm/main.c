@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 		vmm_config_fini(&cfg);
 		return 0;
 	case VMM_PARSE_ERROR:
-		fprintf(stderr, "hvabs-vmm: %s\n", err);
-		vmm_usage(stderr, argv[0]);
+		/* One line, not the whole usage: the reason is what the user needs to see. */
+		fprintf(stderr, "hvabs-vmm: %s; try --help\n", err);
 		vmm_config_fini(&cfg);
 		return 2;
 	case VMM_PARSE_RUN:

@@ -44,6 +44,14 @@ static void sizes_and_macs(void **state)
 	assert_int_equal(vmm_parse_size("65536K", &v), 0);
 	assert_int_equal(v, 64ull << 20);
 	assert_int_equal(vmm_parse_size("4096", &v), 0);
+	/* decimal only: a leading zero is not octal, 0x is not hex */
+	assert_int_equal(vmm_parse_size("0100M", &v), 0);
+	assert_int_equal(v, 100ull << 20);
+	assert_int_equal(vmm_parse_size("0x10M", &v), -1);
+	assert_int_equal(vmm_parse_size("1T", &v), 0);
+	assert_int_equal(v, 1ull << 40);
+	assert_int_equal(vmm_parse_size("2tiB", &v), 0);
+	assert_int_equal(v, 2ull << 40);
 	assert_int_equal(vmm_parse_size("12X", &v), -1);
 	assert_int_equal(vmm_parse_size("-1M", &v), -1);
 	assert_int_equal(vmm_parse_size("99999999999999999999G", &v), -1);
@@ -106,11 +114,32 @@ static void command_line(void **state)
 	vmm_config_fini(&c);
 }
 
+/* --serial as Cloud Hypervisor spells it, for COM1. */
+static void serial_option(void **state)
+{
+	struct vmm_config c;
+	const char *file[] = {"--kernel", "k", "--serial", "file=/tmp/com1", NULL};
+	const char *off[] = {"--kernel", "k", "--serial", "null", NULL};
+	const char *tty[] = {"--kernel", "k", "--serial", "off", "--serial", "tty", NULL};
+
+	(void)state;
+	assert_int_equal(parse(&c, file), VMM_PARSE_RUN);
+	assert_int_equal(c.console, VMM_CONSOLE_FILE);
+	assert_string_equal(c.console_path, "/tmp/com1");
+	vmm_config_fini(&c);
+	assert_int_equal(parse(&c, off), VMM_PARSE_RUN);
+	assert_int_equal(c.console, VMM_CONSOLE_NONE);
+	vmm_config_fini(&c);
+	assert_int_equal(parse(&c, tty), VMM_PARSE_RUN);
+	assert_int_equal(c.console, VMM_CONSOLE_STDIO);
+	vmm_config_fini(&c);
+}
+
 static void bad_arguments(void **state)
 {
 	struct vmm_config c;
 	struct {
-		const char *args[6];
+		const char *args[8];
 		const char *msg;
 	} cases[] = {
 	    {{"--memory", "1T0", NULL}, "--memory 1T0"},
@@ -127,6 +156,14 @@ static void bad_arguments(void **state)
 	    {{"--kernel", "k", "--vsock", "cid=2,socket=/x", NULL}, "cid=2"},
 	    {{"--kernel", "k", "--console", "serial", NULL}, "--console serial"},
 	    {{"--kernel", "k", "extra", NULL}, "unexpected argument 'extra'"},
+	    {{"--kernel", "k", "--serial", "pty", NULL}, "--console pty|socket=PATH gives"},
+	    {{"--kernel", "k", "--serial", "socket=/s", NULL}, "COM1 on a pty or socket"},
+	    {{"--kernel", "k", "--serial", "on", NULL}, "use tty, file=PATH, off or null"},
+	    {{"--kernel", "k", "--console", "pty", "--serial", "tty", NULL}, "cannot be combined"},
+	    {{"--kernel", "k", "--disk", "path=a,serial=abcdefghijklmnopqrstu", NULL},
+	     "--disk: serial 'abcdefghijklmnopqrstu': at most 20"},
+	    {{"--kernel", "k", "--net", "tap=a/b", NULL}, "--net: tap name 'a/b'"},
+	    {{"--kernel", "k", "--vsock", "cid=4294967299,socket=/v", NULL}, "cid=4294967299"},
 	    {{"--config", "/nonexistent.json", NULL}, "/nonexistent.json"},
 	};
 
@@ -188,7 +225,7 @@ static void firecracker_json(void **state)
 	    " \"network-interfaces\": [{\"iface_id\": \"eth0\", \"guest_mac\": "
 	    "\"AA:FC:00:00:00:01\", \"host_dev_name\": \"tap0\"}],"
 	    " \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"./v.sock\"},"
-	    " \"logger\": {\"level\": \"Info\"}, \"hypervisor\": \"kvm\"}");
+	    " \"logger\": {\"level\": \"Info\"}}");
 	const char *a[] = {"--config-file", path, NULL};
 
 	(void)state;
@@ -203,7 +240,7 @@ static void firecracker_json(void **state)
 	assert_string_equal(c.disks[0].serial, "rootfs");
 	assert_int_equal(c.nets[0].mac[0], 0xaa);
 	assert_string_equal(c.vsock_socket, "./v.sock");
-	assert_string_equal(c.hypervisor, "kvm");
+	assert_null(c.hypervisor);
 	vmm_config_fini(&c);
 	unlink(path);
 }
@@ -212,17 +249,19 @@ static void bad_json(void **state)
 {
 	struct vmm_config c;
 	const char *texts[][2] = {
-	    {"{\"kernel\": \"k\", \"memroy\": 5}", "unknown key 'memroy'"},
-	    {"{\"kernel\": 5}", "'kernel' must be a string"},
+	    {"{\"kernel\": \"k\", \"memroy\": 5}", "unknown field `memroy`"},
+	    {"{\"kernel\": 5}", "invalid type for `kernel`: integer 5, expected a string"},
 	    {"{\"kernel\": \"k\",}", "line 1"},
 	    {"[1,2]", "top level must be an object"},
 	    {"{\"kernel\": \"k\", \"kernel\": \"j\"}", "duplicate"},
-	    {"{\"kernel\": \"k\", \"cpus\": \"two\"}", "'cpus' must be a number"},
+	    {"{\"kernel\": \"k\", \"cpus\": \"two\"}",
+	     "invalid type for `cpus`: string \"two\", expected an integer"},
 	    {"{\"boot-source\": {}}", "kernel_image_path"},
 	    {"{\"boot-source\": {\"kernel_image_path\": \"k\"}, \"machine-config\": "
-	     "{\"mem_size_mib\": 1}}",
-	     "mem_size_mib"},
-	    {"{\"kernel\": \"k\", \"disks\": [{\"readonly\": true}]}", "needs a string 'path'"},
+	     "{\"vcpu_count\": 1, \"mem_size_mib\": 1}}",
+	     "invalid value for `mem_size_mib`: 1"},
+	    {"{\"kernel\": \"k\", \"disks\": [{\"readonly\": true}]}",
+	     "disks[0]: missing field `path`"},
 	};
 
 	(void)state;
@@ -238,9 +277,13 @@ static void bad_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(sizes_and_macs),	cmocka_unit_test(command_line),
-	    cmocka_unit_test(bad_arguments),	cmocka_unit_test(our_json_and_override),
-	    cmocka_unit_test(firecracker_json), cmocka_unit_test(bad_json),
+	    cmocka_unit_test(sizes_and_macs),
+	    cmocka_unit_test(command_line),
+	    cmocka_unit_test(bad_arguments),
+	    cmocka_unit_test(serial_option),
+	    cmocka_unit_test(our_json_and_override),
+	    cmocka_unit_test(firecracker_json),
+	    cmocka_unit_test(bad_json),
 	};
 	return cmocka_run_group_tests_name("vmm-config", tests, NULL, NULL);
 }
