@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Runs hvabs-vmm once and checks how it ended.
 #   vmm_test.sh [--needs-kvm] [--status N] [--expect REGEX]... [--reject REGEX]...
-#               [--count REGEX:N] [--signal SIG:AFTER_REGEX] [--timeout S] -- VMM ARGS...
+#               [--count REGEX:N] [--lines N] [--signal SIG:AFTER_REGEX] [--timeout S]
+#               -- VMM ARGS...
 # Exits 77 (skipped) when --needs-kvm and /dev/kvm cannot be opened, unless
 # HVABS_REQUIRE_KVM=1. On failure prints the tail of the output.
 set -uo pipefail
-needs_kvm=0 status=0 timeout=60 signal=
+needs_kvm=0 status=0 timeout=60 signal= lines=
 expects=() rejects=() counts=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -15,6 +16,7 @@ while [ $# -gt 0 ]; do
 	--expect) expects+=("$2"); shift ;;
 	--reject) rejects+=("$2"); shift ;;
 	--count) counts+=("$2"); shift ;;
+	--lines) lines=$2; shift ;;
 	--signal) signal=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--) shift; break ;;
@@ -31,7 +33,8 @@ if [ $needs_kvm -eq 1 ] && ! { [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/nul
 	echo "SKIP: /dev/kvm is not usable here" >&2
 	exit 77
 fi
-exec 3>&- 2>/dev/null || true
+# (no 2>/dev/null here: on exec it would silence every FAIL line below)
+exec 3>&-
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 if [ -n "$signal" ]; then
@@ -64,4 +67,8 @@ for c in "${counts[@]}"; do
 	n=$(grep -cE -- "${c%:*}" "$out")
 	[ "$n" -ge "${c##*:}" ] || fail "'${c%:*}' seen $n times, expected at least ${c##*:}"
 done
+if [ -n "$lines" ]; then
+	n=$(wc -l <"$out")
+	[ "$n" -eq "$lines" ] || fail "$n lines of output, expected exactly $lines"
+fi
 echo "PASS ($(wc -l <"$out") lines of output)"
