@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "contract.h"
+#include "driver.h"
 #include "kvm_itest.h"
 
 #define OBS_PORT   0x3e8
@@ -24,8 +24,6 @@
 #define STACK_TOP  0x7000
 #define EXTRA_GPA  0x4800 /* code a test runs before the observer's main loop */
 #define WATCHDOG_S 10
-
-extern const struct ct_driver ct_driver_kvm;
 
 struct irq_fx {
 	struct kt_vm k;
@@ -289,30 +287,32 @@ static void no_irqchip_line_into_spinning_guest(void **state)
 	fx_stop(&f);
 }
 
-/* The contract driver's observe_irq, as contract.kvm would use it with vCPU 0 known. */
+/* The KVM test driver's observe_irq, as contract.kvm uses it with vCPU 0 known. */
 static void driver_observes_line(void **state)
 {
-	struct ct_env env;
-	struct hvabs_vm_config cfg = {.max_vcpus = 1,
-				      .flags = ct_driver_kvm.vm_flags,
-				      .backend_options = ct_driver_kvm.vm_options};
-	struct hvabs_vcpu *cpu;
-	const struct ct_action halt = {CT_HLT, 0, 0, 0, 0};
+	const struct hvt_driver *drv = hvt_driver_find("kvm");
+	struct hvt_env env;
+	struct hvabs_vm_config cfg = {.max_vcpus = 1};
+	const struct hvt_action halt = {HVT_HLT, 0, 0, 0, 0};
 
 	(void)state;
+	assert_non_null(drv);
+	cfg.flags = drv->vm_flags;
+	cfg.backend_options = drv->vm_options;
 	memset(&env, 0, sizeof(env));
-	env.drv = &ct_driver_kvm;
+	env.drv = drv;
+	env.ram_size = 0x80000;
 	assert_int_equal(hvabs_backend_open("kvm", NULL, &env.be), 0);
 	assert_int_equal(hvabs_vm_create(env.be, &cfg, &env.vm), 0);
-	assert_int_equal(hvabs_vm_add_ram(env.vm, 0, CT_RAM_SIZE, 0, &env.ram), 0);
-	assert_int_equal(ct_driver_kvm.setup(&env), 0);
-	assert_int_equal(hvabs_vcpu_create(env.vm, 0, &cpu), 0);
-	assert_int_equal(ct_driver_kvm.program(&env, cpu, &halt, 1), 0);
+	assert_int_equal(hvabs_vm_add_ram(env.vm, 0, env.ram_size, 0, &env.ram), 0);
+	assert_int_equal(hvabs_vcpu_create(env.vm, 0, &env.cpu), 0);
+	assert_int_equal(drv->attach(&env), 0);
+	assert_int_equal(drv->program(&env, env.cpu, &halt, 1), 0);
 	assert_int_equal(hvabs_irq_line(env.vm, 4, 1), 0);
-	assert_int_equal(ct_driver_kvm.observe_irq(&env, 0, 4, 5000), 0);
+	assert_int_equal(drv->observe_irq(&env, 0, 4, 5000), 0);
 	/* Nothing raised line 9: the driver times out rather than inventing it. */
-	assert_int_equal(ct_driver_kvm.observe_irq(&env, 0, 9, 200), -ETIMEDOUT);
-	ct_driver_kvm.teardown(&env);
+	assert_int_equal(drv->observe_irq(&env, 0, 9, 200), -ETIMEDOUT);
+	drv->detach(&env);
 	hvabs_vm_destroy(env.vm);
 	hvabs_backend_close(env.be);
 }
