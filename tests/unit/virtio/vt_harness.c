@@ -12,17 +12,10 @@
 
 #include "vt_harness.h"
 
-/*
- * The drivers a program can pick with argv[1]. The mock's (vt_drv_mock.c) is
- * linked into every program; the others are weak references, resolved in the
- * programs CMakeLists.txt links vt_drv_xen.c or vt_drv_mshv.c into (where
- * that backend is built) and NULL elsewhere.
- */
-extern const struct vt_driver vt_xen_driver __attribute__((weak));
-extern const struct vt_driver vt_mshv_driver __attribute__((weak));
+/* Hang guard while waiting for an interrupt: generous, never the thing under test. */
+#define WAIT_MS 20000
 
-static const struct vt_driver *const drivers[] = {&vt_mock_driver, &vt_xen_driver, &vt_mshv_driver};
-static const struct vt_driver *driver;
+static const struct hvt_driver *driver;
 static const char *options;
 /* The options the backend gets: argv[2] less the words only the driver takes. */
 static char backend_options[256];
@@ -31,11 +24,12 @@ static bool vm_fallback;
 static bool vm_kernel_ioeventfd, vm_kernel_irqfd;
 
 /*
- * "noirqfd" and "noioeventfd" ask for the core's fallbacks. The mock takes
- * them as backend options of its own; for another backend its driver makes
- * the fake hypervisor lack the kernel path (the MSHV driver: a /dev/mshv
- * without MSHV_IOEVENTFD), and the backend, which knows no such option, does
- * not get them.
+ * The backend gets the driver's options and the test's. "noirqfd" and
+ * "noioeventfd" ask for the core's fallbacks. The mock takes them as
+ * backend options of its own; for another backend its driver makes the fake
+ * hypervisor lack the kernel path (the MSHV driver: a /dev/mshv without
+ * MSHV_IOEVENTFD), and the backend, which knows no such option, does not get
+ * them.
  */
 static void split_options(void)
 {
@@ -43,6 +37,9 @@ static void split_options(void)
 	char copy[sizeof(backend_options)];
 
 	backend_options[0] = '\0';
+	if (driver->vm_options)
+		len = (size_t)snprintf(backend_options, sizeof(backend_options), "%s",
+				       driver->vm_options);
 	if (!options)
 		return;
 	if (strlen(options) >= sizeof(copy)) {
@@ -52,7 +49,7 @@ static void split_options(void)
 	strcpy(copy, options);
 	char *save = NULL;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (driver != &vt_mock_driver &&
+		if (strcmp(driver->backend, "mock") &&
 		    (!strcmp(t, "noirqfd") || !strcmp(t, "noioeventfd")))
 			continue;
 		len += (size_t)snprintf(backend_options + len, sizeof(backend_options) - len,
@@ -60,23 +57,11 @@ static void split_options(void)
 	}
 }
 
+/* The backend must be there: a test whose fake cannot be loaded fails in setup. */
 void vt_init(int argc, char **argv)
 {
-	const char *name = argc > 1 ? argv[1] : "mock";
-
+	driver = hvt_init(argc, argv, "virtio test");
 	options = argc > 2 && argv[2][0] ? argv[2] : NULL;
-	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-		if (drivers[i] && !strcmp(drivers[i]->backend, name))
-			driver = drivers[i];
-	if (!driver) {
-		fprintf(stderr,
-			"no virtio-test driver for backend '%s' in this program (it has:", name);
-		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-			if (drivers[i])
-				fprintf(stderr, " %s", drivers[i]->backend);
-		fprintf(stderr, ")\n");
-		exit(1);
-	}
 	split_options();
 }
 
@@ -111,7 +96,7 @@ static int setup_failed(struct vt_env *env)
 {
 	hvabs_event_loop_destroy(env->loop);
 	hvabs_vm_destroy(env->vm);
-	hvabs_backend_close(env->be);
+	hvabs_backend_close(env->h.be);
 	free(env);
 	return -1;
 }
@@ -119,24 +104,31 @@ static int setup_failed(struct vt_env *env)
 int vt_setup(void **state)
 {
 	struct vt_env *env = calloc(1, sizeof(*env));
-	struct hvabs_vm_config vc = {
-	    .max_vcpus = 1, .backend_options = backend_options[0] ? backend_options : NULL};
+	struct hvabs_vm_config vc = {.max_vcpus = 1,
+				     .flags = driver->vm_flags,
+				     .backend_options =
+					 backend_options[0] ? backend_options : NULL};
 	struct hvabs_backend_opts bo = {.no_install_dir = 1};
 	void *hva = NULL;
 
 	if (!env)
 		return -1;
-	env->drv = driver;
-	env->options = options;
-	if (hvabs_backend_open(driver->backend, &bo, &env->be) ||
-	    hvabs_vm_create(env->be, &vc, &env->vm) || hvabs_vcpu_create(env->vm, 0, &env->cpu) ||
+	env->h.drv = driver;
+	env->h.options = options;
+	if (hvabs_backend_open(driver->backend, &bo, &env->h.be) ||
+	    hvabs_vm_create(env->h.be, &vc, &env->vm) || hvabs_vcpu_create(env->vm, 0, &env->cpu) ||
 	    hvabs_vm_add_ram(env->vm, 0, VT_RAM_SIZE, 0, &hva) ||
 	    hvabs_event_loop_create(&env->loop))
 		return setup_failed(env);
 	/* Set before attach: a driver may check that RAM is the hypervisor's. */
 	env->mem = hvabs_vm_mem(env->vm);
 	env->ram = hva;
-	if (driver->attach && driver->attach(env))
+	env->h.vm = env->vm;
+	env->h.cpu = env->cpu;
+	env->h.ram = hva;
+	env->h.ram_size = VT_RAM_SIZE;
+	env->h.data_gpa = VT_HEAP;
+	if (driver->attach && driver->attach(&env->h))
 		return setup_failed(env);
 	vm_fallback = !hvabs_vm_has_cap(env->vm, HVABS_CAP_IRQFD);
 	vm_kernel_irqfd = !vm_fallback && !(options && strstr(options, "noirqfd"));
@@ -151,11 +143,11 @@ int vt_teardown(void **state)
 {
 	struct vt_env *env = *state;
 
-	if (env->drv->detach)
-		env->drv->detach(env);
+	if (driver->detach)
+		driver->detach(&env->h);
 	hvabs_vm_destroy(env->vm);
 	hvabs_event_loop_destroy(env->loop);
-	hvabs_backend_close(env->be);
+	hvabs_backend_close(env->h.be);
 	free(env);
 	return 0;
 }
@@ -182,22 +174,40 @@ void vt_wr(struct vt_env *env, uint64_t base, uint32_t off, uint32_t val)
 	assert_int_equal(hvabs_bus_write(env->vm, HVABS_SPACE_MMIO, base + off, 4, val), 0);
 }
 
+/*
+ * The guest's 32-bit store through the run loop, then `cli; hlt`. Xen sends
+ * only claimed ranges to an ioreq server: the transport must have claimed it.
+ */
 void vt_notify(struct vt_env *env, uint64_t base, uint32_t q)
 {
-	assert_int_equal(env->drv->mmio_write(env, base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY, q), 0);
+	uint64_t addr = base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY;
+	const struct hvt_action acts[] = {{HVT_MMIO_WRITE, addr, 4, 1, q}, {HVT_HLT, 0, 0, 0, 0}};
+	struct hvabs_exit ex;
+	const char *why = hvt_lacks(driver, HVT_EXIT_HLT);
+
+	if (why)
+		fail_msg("%s cannot run virtio tests: %s", driver->name, why);
+	if (driver->claimed)
+		assert_int_equal(driver->claimed(&env->h, HVABS_SPACE_MMIO, addr, 4), 1);
+	assert_int_equal(driver->program(&env->h, env->cpu, acts, 2), 0);
+	assert_int_equal(hvabs_vcpu_run_loop(env->cpu, &ex), 0);
+	assert_int_equal(ex.kind, HVABS_EXIT_HLT);
 }
 
 int vt_irqs(struct vt_env *env, int min)
 {
-	int n = env->drv->irqs(env, VT_GSI, min);
+	const char *why = hvt_lacks(driver, HVT_COUNT_IRQS);
 
+	if (why)
+		fail_msg("%s cannot run virtio tests: %s", driver->name, why);
+	int n = driver->irqs(&env->h, VT_GSI, min, WAIT_MS);
 	assert_true(n >= 0);
 	return n;
 }
 
 int vt_line_level(struct vt_env *env)
 {
-	return env->drv->line_level(env, VT_GSI);
+	return driver->line_level(&env->h, VT_GSI);
 }
 
 uint32_t vt_negotiate(struct vt_env *env, uint64_t base, uint64_t accept, uint64_t *features)

@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Harness for the virtio tests. The assertions are written once against a
- * VM and a *driver*, the only backend-specific part: it makes the guest
- * perform an MMIO write through the vCPU run loop (so a QueueNotify takes
- * the ioeventfd path the backend offers), and counts the interrupts the
- * hypervisor delivered on a line. The mock driver scripts exits; the Xen and
- * MSHV drivers (vt_drv_xen.c, vt_drv_mshv.c) drive their simulated
- * hypervisors, found through weak references in vt_harness.c.
+ * VM and a test driver (tests/harness/driver.h), the only backend-specific
+ * part: it makes the guest perform an MMIO write through the vCPU run loop
+ * (so a QueueNotify takes the ioeventfd path the backend offers), and counts
+ * the interrupts the hypervisor delivered on a line.
  *
- * Each program takes the backend as argv[1] (default "mock") and backend
- * options as argv[2] (for the mock, "noirqfd,noioeventfd" makes the core's
- * fallbacks serve notifications and interrupts).
+ * Each program takes the driver as argv[1] (default "mock") and options as
+ * argv[2]: "noirqfd" and "noioeventfd" ask for the core's fallbacks (the
+ * mock takes them as backend options; the MSHV driver makes its fake
+ * /dev/mshv lack MSHV_IOEVENTFD), any other word is a backend option.
  *
  * Register accesses that need no ioeventfd go straight through the bus
  * (hvabs_bus_read/write), as a vCPU's would after the exit. Device work runs
@@ -27,6 +26,7 @@
 #include <hvabs/devices/virtio_mmio.h>
 #include <hvabs/hvabs.h>
 
+#include "driver.h"
 #include "virtq_builder.h"
 
 #define VT_RAM_SIZE (16ull << 20)
@@ -37,36 +37,14 @@
 #define VT_HEAP	    0x800000ull
 #define VT_HEAP_LEN 0x800000ull
 
-struct vt_env;
-
-struct vt_driver {
-	const char *backend;
-	int (*attach)(struct vt_env *env);
-	void (*detach)(struct vt_env *env);
-	/* vCPU 0 writes @p val (4 bytes) to @p addr, through hvabs_vcpu_run_loop(). */
-	int (*mmio_write)(struct vt_env *env, uint64_t addr, uint32_t val);
-	/*
-	 * Interrupts delivered on @p gsi since the previous call; waits (as a
-	 * hang guard, not a time limit on the device) until at least @p min.
-	 */
-	int (*irqs)(struct vt_env *env, uint32_t gsi, int min);
-	/* What the hypervisor last saw on line @p gsi: 0, 1, or -1 never set. */
-	int (*line_level)(struct vt_env *env, uint32_t gsi);
-};
-
 struct vt_env {
-	const struct vt_driver *drv;
-	const char *options;
-	struct hvabs_backend *be;
+	struct hvt_env h; /* what the driver sees */
 	struct hvabs_vm *vm;
 	struct hvabs_vcpu *cpu;
 	struct hvabs_event_loop *loop;
 	struct hvabs_mem *mem;
 	uint8_t *ram;
-	void *priv;
 };
-
-extern const struct vt_driver vt_mock_driver;
 
 void vt_init(int argc, char **argv);
 const char *vt_options(void);
