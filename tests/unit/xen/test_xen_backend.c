@@ -357,10 +357,9 @@ static void boot_state(void **state)
 	uint32_t online;
 
 	(void)state;
-	if (!path || stat(path, &sb)) {
-		print_message("HVABS_TINY_GUEST not set: skipped\n");
-		skip();
-	}
+	/* CTest always names the tiny guest it builds: without it the test cannot say anything. */
+	if (!path || stat(path, &sb))
+		fail_msg("HVABS_TINY_GUEST (%s) is not a file", path ? path : "unset");
 	int fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	void *img = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
