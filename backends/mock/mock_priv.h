@@ -39,10 +39,21 @@ enum mock_op {
 	OP_COUNT
 };
 
+/* Steps only a script file has (mock_script.c): not exits of their own. */
+enum mock_step_op {
+	STEP_EXIT = 0, /* report s as an exit */
+	STEP_CLOCK,    /* set the VM clock to `value` (the time of the recording) */
+	STEP_END,      /* the recording ends here: the VMM must have stopped this vCPU */
+};
+
 struct mock_step {
 	struct hvabs_mock_step s;
 	uint8_t *buf; /* owned copy of s.buf */
 	uint64_t left;
+	enum mock_step_op op;
+	int has_expect;	 /* a recorded read: the VMM must answer `value` */
+	uint64_t value;	 /* expected read value, or the clock of STEP_CLOCK */
+	unsigned lineno; /* in the script file, for messages */
 	struct mock_step *next;
 };
 
@@ -72,6 +83,10 @@ struct hvabs_be_vcpu {
 	atomic_int kicked;
 	/* the previous exit, completed by the next run */
 	struct hvabs_exit last;
+	int last_expect; /* the previous exit was a recorded read of last_value */
+	uint64_t last_value;
+	unsigned last_line;
+	int at_end; /* waiting at a STEP_END */
 	uint8_t *iobuf;
 	size_t iobuf_len;
 	struct hvabs_regs regs;
@@ -127,6 +142,7 @@ int mock_ioev_match(struct hvabs_be_vm *vm, uint32_t space, uint64_t addr, uint3
 
 int mock_script_load(struct hvabs_be_vm *vm, const char *path);
 int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mock_step *step);
+int mock_script_add_op(struct hvabs_be_vm *vm, uint32_t vcpu, const struct mock_step *proto);
 void mock_steps_free(struct mock_step *s);
 
 int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out);

@@ -5,8 +5,18 @@
  * KVM by `hvabs-vmm --trace-exits`. One step per line, '#' starts a comment:
  *
  *   <vcpu> io w <port> <size> <value>     <vcpu> mmio w <gpa> <size> <value>
- *   <vcpu> io r <port> <size>             <vcpu> mmio r <gpa> <size>
+ *   <vcpu> io r <port> <size> [<value>]   <vcpu> mmio r <gpa> <size> [<value>]
  *   <vcpu> hlt | shutdown | reset | poweroff | crash
+ *   <vcpu> clock <ns>     the VM clock from here on (ns since the epoch)
+ *   <vcpu> end            the recording ends: the VMM stopped the VM here
+ *
+ * A read with a value is a recorded read: the VMM must answer that value,
+ * or the replay has diverged and the next vcpu_run fails. `clock` steps give
+ * the devices the time they saw when the run was recorded, so the RTC
+ * answers the same. A vCPU that reaches `end` without being stopped fails
+ * its run once every vCPU has reached its end: in the recording, the VMM
+ * stopped the VM there on its own (the guest's power-off write reached a
+ * device that stopped it), and the replay must do the same.
  *
  * Steps wait in the VM until their vCPU is created.
  */
@@ -17,25 +27,48 @@
 
 #include "mock_priv.h"
 
-static int parse_line(char *line, uint32_t *vcpu, struct hvabs_mock_step *s)
+static int parse_access(char *line, const char *kind, struct mock_step *st)
 {
-	char kind[16], dir[4];
+	struct hvabs_mock_step *s = &st->s;
+	char dir[4];
 	unsigned long long addr, val = 0;
 	unsigned size;
 
-	memset(s, 0, sizeof(*s));
+	int n = sscanf(line, "%*u %*s %3s %llx %u %llx", dir, &addr, &size, &val);
+	if (n < 3 || (dir[0] != 'r' && dir[0] != 'w') || dir[1] || (dir[0] == 'w' && n != 4))
+		return -EINVAL;
+	s->kind = kind[0] == 'i' ? HVABS_EXIT_IO : HVABS_EXIT_MMIO;
+	s->is_write = dir[0] == 'w';
+	s->addr = addr;
+	s->size = size;
+	if (s->is_write)
+		s->data = val;
+	else if (n == 4) {
+		st->has_expect = 1;
+		st->value = val;
+	}
+	return 0;
+}
+
+static int parse_line(char *line, uint32_t *vcpu, struct mock_step *st)
+{
+	char kind[16];
+	unsigned long long ns;
+
+	memset(st, 0, sizeof(*st));
 	if (sscanf(line, "%u %15s", vcpu, kind) != 2)
 		return -EINVAL;
-	if (!strcmp(kind, "io") || !strcmp(kind, "mmio")) {
-		int n = sscanf(line, "%*u %*s %3s %llx %u %llx", dir, &addr, &size, &val);
-		if (n < 3 || (dir[0] != 'r' && dir[0] != 'w') || dir[1] ||
-		    (dir[0] == 'w' && n != 4))
+	if (!strcmp(kind, "io") || !strcmp(kind, "mmio"))
+		return parse_access(line, kind, st);
+	if (!strcmp(kind, "clock")) {
+		if (sscanf(line, "%*u %*s %llx", &ns) != 1)
 			return -EINVAL;
-		s->kind = kind[0] == 'i' ? HVABS_EXIT_IO : HVABS_EXIT_MMIO;
-		s->is_write = dir[0] == 'w';
-		s->addr = addr;
-		s->size = size;
-		s->data = val;
+		st->op = STEP_CLOCK;
+		st->value = ns;
+		return 0;
+	}
+	if (!strcmp(kind, "end")) {
+		st->op = STEP_END;
 		return 0;
 	}
 	static const struct {
@@ -51,8 +84,8 @@ static int parse_line(char *line, uint32_t *vcpu, struct hvabs_mock_step *s)
 	};
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (!strcmp(kind, simple[i].name)) {
-			s->kind = simple[i].kind;
-			s->arg[0] = simple[i].arg;
+			st->s.kind = simple[i].kind;
+			st->s.arg[0] = simple[i].arg;
 			return 0;
 		}
 	return -EINVAL;
@@ -73,7 +106,7 @@ int mock_script_load(struct hvabs_be_vm *vm, const char *path)
 	}
 	while (!rc && fgets(line, sizeof(line), f)) {
 		uint32_t vcpu;
-		struct hvabs_mock_step s;
+		struct mock_step s;
 		char *hash = strchr(line, '#');
 		lineno++;
 		if (hash)
@@ -83,8 +116,9 @@ int mock_script_load(struct hvabs_be_vm *vm, const char *path)
 		rc = parse_line(line, &vcpu, &s);
 		if (!rc && vcpu >= vm->nr_vcpus)
 			rc = -ERANGE;
+		s.lineno = lineno;
 		if (!rc)
-			rc = mock_script_add(vm, vcpu, &s);
+			rc = mock_script_add_op(vm, vcpu, &s);
 		if (rc)
 			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
 					"script %s:%u: bad step: %s", path, lineno, line);

@@ -81,13 +81,16 @@ static int valid_step(const struct hvabs_mock_step *s)
 	return !(count > 1 && s->is_write && !s->buf);
 }
 
-static struct mock_step *new_step(const struct hvabs_mock_step *step)
+static struct mock_step *new_step(const struct mock_step *proto)
 {
+	const struct hvabs_mock_step *step = &proto->s;
 	struct mock_step *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	s->s = *step;
+	*s = *proto;
+	s->next = NULL;
+	s->buf = NULL;
 	s->left = step->repeat ? step->repeat : 1;
 	if (step->buf && step->is_write) {
 		size_t n = (size_t)step->size * (step->count ? step->count : 1);
@@ -102,11 +105,11 @@ static struct mock_step *new_step(const struct hvabs_mock_step *step)
 	return s;
 }
 
-int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mock_step *step)
+int mock_script_add_op(struct hvabs_be_vm *vm, uint32_t vcpu, const struct mock_step *proto)
 {
-	if (!valid_step(step) || vcpu >= MOCK_MAX_VCPUS)
+	if ((proto->op == STEP_EXIT && !valid_step(&proto->s)) || vcpu >= MOCK_MAX_VCPUS)
 		return -EINVAL;
-	struct mock_step *s = new_step(step);
+	struct mock_step *s = new_step(proto);
 	if (!s)
 		return -ENOMEM;
 	if (vm->pre_tail[vcpu])
@@ -118,13 +121,21 @@ int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mo
 	return 0;
 }
 
+int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mock_step *step)
+{
+	struct mock_step proto = {.s = *step};
+
+	return mock_script_add_op(vm, vcpu, &proto);
+}
+
 int mock_push(void *ctx, uint32_t vcpu, const struct hvabs_mock_step *step)
 {
 	struct hvabs_be_vm *vm = ctx;
 
 	if (!step || !valid_step(step) || vcpu >= vm->max_vcpus)
 		return -EINVAL;
-	struct mock_step *s = new_step(step);
+	struct mock_step proto = {.s = *step};
+	struct mock_step *s = new_step(&proto);
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_lock(&vm->lock);
@@ -169,11 +180,36 @@ static uint64_t le_load(const uint8_t *p, uint32_t size)
 	return v;
 }
 
-/* Records what the VMM answered to the previous exit: read data, hypercall result. */
-static void complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *exit)
+/* A recorded read the VMM answered differently: the replay has diverged. */
+static int check_expected(struct hvabs_be_vcpu *v)
+{
+	const struct hvabs_exit *l = &v->last;
+	uint64_t got = le_load(v->iobuf, l->u.io.size);
+
+	if (!v->last_expect || got == v->last_value)
+		return 0;
+	hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, MOCK,
+			"replay diverged at %s:%u: vcpu%u %s read of %u byte(s) at 0x%llx "
+			"answered 0x%llx, the recording has 0x%llx",
+			v->vm->script_path ? v->vm->script_path : "script", v->last_line, v->index,
+			l->kind == HVABS_EXIT_IO ? "port" : "MMIO", l->u.io.size,
+			(unsigned long long)l->u.io.addr, (unsigned long long)got,
+			(unsigned long long)v->last_value);
+	return -EPROTO;
+}
+
+/*
+ * Records what the VMM answered to the previous exit (read data, hypercall
+ * result) and checks a recorded read against the recording.
+ */
+static int complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *exit)
 {
 	struct hvabs_be_vm *vm = v->vm;
 	const struct hvabs_exit *l = &v->last;
+	int rc = 0;
+
+	if ((l->kind == HVABS_EXIT_IO || l->kind == HVABS_EXIT_MMIO) && !l->u.io.is_write)
+		rc = check_expected(v);
 
 	if ((l->kind == HVABS_EXIT_IO || l->kind == HVABS_EXIT_MMIO) && !l->u.io.is_write &&
 	    vm->record_reads) {
@@ -193,6 +229,8 @@ static void complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *
 							   .value = exit->u.hypercall.ret});
 	}
 	v->last.kind = HVABS_EXIT_NONE;
+	v->last_expect = 0;
+	return rc;
 }
 
 static int ensure_iobuf(struct hvabs_be_vcpu *v, size_t n)
@@ -262,6 +300,70 @@ static int fill_exit(struct hvabs_be_vcpu *v, const struct mock_step *st, struct
 	return 0;
 }
 
+/* Every vCPU of the VM waits at the end of its recording: nothing can stop it now. */
+static int all_at_end(struct hvabs_be_vm *vm)
+{
+	for (uint32_t i = 0; i < MOCK_MAX_VCPUS; i++)
+		if (vm->vcpus[i] && !vm->vcpus[i]->at_end)
+			return 0;
+	return 1;
+}
+
+/*
+ * Steps that are not exits, under the VM lock. Returns 1 to look at the
+ * queue again, 0 to wait, negative errno to fail the run.
+ */
+static int script_step(struct hvabs_be_vcpu *v, struct mock_step *st)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	if (st->op == STEP_CLOCK) {
+		vm->clock_ns = st->value;
+		v->pending--;
+		v->head = st->next;
+		if (!v->head)
+			v->tail = NULL;
+		free(st);
+		return 1;
+	}
+	/* STEP_END: wait for the stop's kick, unless no vCPU is left to cause one. */
+	if (!v->at_end) {
+		v->at_end = 1;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	if (!all_at_end(vm))
+		return 0;
+	hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
+			"replay diverged at %s:%u: vcpu%u reached the end of the recording, "
+			"where the VMM stopped the VM, but this VMM did not stop it",
+			vm->script_path ? vm->script_path : "script", st->lineno, v->index);
+	return -EPROTO;
+}
+
+/* Takes the next exit step off the queue (the VM lock is held, and dropped). */
+static int take_exit(struct hvabs_be_vcpu *v, struct mock_step *st, struct hvabs_exit *exit)
+{
+	int rc = fill_exit(v, st, exit);
+
+	v->last_expect = st->has_expect;
+	v->last_value = st->value;
+	v->last_line = st->lineno;
+	v->pending--;
+	if (--st->left == 0) {
+		v->head = st->next;
+		if (!v->head)
+			v->tail = NULL;
+	} else {
+		st = NULL;
+	}
+	pthread_mutex_unlock(&v->vm->lock);
+	if (st) {
+		free(st->buf);
+		free(st);
+	}
+	return rc;
+}
+
 int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 {
 	struct hvabs_be_vm *vm = v->vm;
@@ -269,36 +371,33 @@ int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 
 	if (rc)
 		return rc;
-	complete_previous(v, exit);
+	rc = complete_previous(v, exit);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&vm->lock);
 	for (;;) {
 		if (atomic_exchange(&v->kicked, 0)) {
+			v->at_end = 0;
 			pthread_mutex_unlock(&vm->lock);
 			memset(&exit->u, 0, sizeof(exit->u));
 			exit->kind = HVABS_EXIT_CANCELED;
 			exit->raw_reason = 0;
 			return 0;
 		}
-		if (vm->paused || !v->head) {
+		rc = !vm->paused && v->head && v->head->op != STEP_EXIT ? script_step(v, v->head)
+									: -EAGAIN;
+		if (rc == 1)
+			continue;
+		if (rc < 0 && rc != -EAGAIN) {
+			pthread_mutex_unlock(&vm->lock);
+			return rc;
+		}
+		if (rc == 0 || vm->paused || !v->head) {
 			/* Like a halted CPU, an exhausted script waits: for more steps or a kick. */
 			pthread_cond_wait(&vm->cond, &vm->lock);
 			continue;
 		}
-		struct mock_step *st = v->head;
-		rc = fill_exit(v, st, exit);
-		v->pending--;
-		if (--st->left == 0) {
-			v->head = st->next;
-			if (!v->head)
-				v->tail = NULL;
-		} else {
-			st = NULL;
-		}
-		pthread_mutex_unlock(&vm->lock);
-		if (st) {
-			free(st->buf);
-			free(st);
-		}
+		rc = take_exit(v, v->head, exit);
 		if (rc)
 			return rc;
 		if ((exit->kind == HVABS_EXIT_IO || exit->kind == HVABS_EXIT_MMIO) &&

@@ -5,6 +5,13 @@
  * hypervisor replays on the mock with --backend-options script=FILE. The
  * exits are decoded by the core (hvabs_exit_access_element()), element by
  * element exactly as the run loop dispatched them; this file only writes.
+ *
+ * The replay checks what it can: each read carries the value the VMM
+ * answered, which the mock requires again; `clock` lines carry the VM clock,
+ * so the devices that read it (the RTC) answer as they did; and where the
+ * VMM stopped the VM itself (a device asked it to: the guest's ACPI S5
+ * write, a reset) the line is `end`, not an exit, since the replay must
+ * stop there for the same reason.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,26 +19,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hvabs/vm.h>
+
 #include "trace.h"
 
 struct vmm_trace {
 	FILE *f;
 	pthread_mutex_t lock; /* one line at a time from every vCPU thread */
+	uint64_t clock;	      /* VM clock of the last `clock` line */
 };
 
-/* `<vcpu> io|mmio r|w <addr> <size> [<value>]`, a read's value as a comment. */
+/*
+ * The VM clock whenever it moved by a millisecond or more since the last
+ * `clock` line, so a replay hands the devices (the RTC) the times they saw
+ * here, to within that millisecond. A read that lands on the other side of
+ * a second or of the RTC's 2 ms update window makes the replay fail at once
+ * (the mock checks every recorded read): record again.
+ */
+static void write_clock(struct vmm_trace *t, uint32_t idx, struct hvabs_vm *vm)
+{
+	uint64_t ns;
+
+	if (hvabs_vm_get_time(vm, &ns) || (ns >= t->clock && ns - t->clock < 1000000))
+		return;
+	t->clock = ns;
+	fprintf(t->f, "%u clock %llx\n", idx, (unsigned long long)ns);
+}
+
+/* `<vcpu> io|mmio r|w <addr> <size> <value>`: for a read, what the VMM answered. */
 static void write_access(FILE *f, uint32_t idx, const struct hvabs_exit *e)
 {
 	uint32_t n = hvabs_exit_access_count(e);
 	struct hvabs_exit_element el;
 
 	for (uint32_t i = 0; i < n && hvabs_exit_access_element(e, i, &el) == 0; i++) {
-		fprintf(f, "%u %s %c %llx %u", idx, e->kind == HVABS_EXIT_IO ? "io" : "mmio",
-			el.is_write ? 'w' : 'r', (unsigned long long)el.addr, el.size);
-		if (el.is_write)
-			fprintf(f, " %llx\n", (unsigned long long)el.value);
-		else
-			fprintf(f, "   # read %llx\n", (unsigned long long)el.value);
+		fprintf(f, "%u %s %c %llx %u %llx\n", idx, e->kind == HVABS_EXIT_IO ? "io" : "mmio",
+			el.is_write ? 'w' : 'r', (unsigned long long)el.addr, el.size,
+			(unsigned long long)el.value);
 	}
 }
 
@@ -39,10 +63,16 @@ static void on_exit_traced(void *opaque, const struct hvabs_vcpu *cpu, const str
 {
 	struct vmm_trace *t = opaque;
 	uint32_t idx = hvabs_vcpu_index(cpu);
+	struct hvabs_vm *vm = hvabs_vcpu_vm(cpu);
 
 	pthread_mutex_lock(&t->lock);
+	write_clock(t, idx, vm);
 	if (hvabs_exit_access_count(e))
 		write_access(t->f, idx, e);
+	else if (hvabs_vm_stop_reason(vm) != HVABS_STOP_NONE)
+		/* Not the hypervisor's exit: the VMM stopped the VM, and a replay must too. */
+		fprintf(t->f, "%u end   # stopped by the VMM (%s)\n", idx,
+			hvabs_exit_kind_name(e->kind));
 	else if (e->kind == HVABS_EXIT_SYSTEM_EVENT)
 		fprintf(t->f, "%u %s\n", idx,
 			e->u.system_event.type == HVABS_SYSTEM_EVENT_POWEROFF ? "poweroff"
