@@ -219,6 +219,23 @@ static void wrong_abi_major_table(void **state)
 
 #include "hvabs/plugin/backend.h"
 #include "hvabs/plugin/helpers.h"
+/* An older major is refused as clearly as a newer one, by symbol and by table. */
+static void older_abi_major(void **state)
+{
+	struct hvabs_backend *be;
+
+	(void)state;
+	assert_int_equal(open_be(plugin("oldmajor"), &be), -EPROTONOSUPPORT);
+	assert_contains(err, plugin("oldmajor"));
+	assert_contains(err, "ABI major version mismatch: the plugin speaks ABI 0 (it exports "
+			     "hvabs_backend_entry_v0)");
+	assert_contains(err, "speaks ABI 1");
+	assert_int_equal(open_be(plugin("oldmajortable"), &be), -EPROTONOSUPPORT);
+	assert_contains(err, plugin("oldmajortable"));
+	assert_contains(err, "the plugin speaks ABI 0.9, this libhvabs");
+	assert_contains(err, "speaks ABI 1.0");
+}
+
 static void no_entry_symbol(void **state)
 #include "hvabs/plugin/backend.h"
 #include "hvabs/plugin/helpers.h"
@@ -1150,6 +1167,7 @@ int main(void)
 #include "hvabs/plugin/backend.h"
 #include "hvabs/plugin/helpers.h"
 	    cmocka_unit_test(wrong_abi_major_table),
+	    cmocka_unit_test(older_abi_major),
 #include "hvabs/plugin/backend.h"
 #include "hvabs/plugin/helpers.h"
 	    cmocka_unit_test(no_entry_symbol),
