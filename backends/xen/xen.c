@@ -373,7 +373,8 @@ static int vm_get_caps(struct hvabs_be_vm *vm, struct hvabs_caps *caps)
 		c.irqchip |= HVABS_IRQCHIP_PIC;
 	if (vm->emu_flags & XEN_X86_EMU_PIT)
 		c.irqchip |= HVABS_IRQCHIP_PIT;
-	c.features = HVABS_CAP_IO_CLAIM | HVABS_CAP_MSI | HVABS_CAP_PAUSE | HVABS_CAP_FPU;
+	c.features =
+	    HVABS_CAP_IO_CLAIM | HVABS_CAP_MSI | HVABS_CAP_PAUSE | HVABS_CAP_FPU | HVABS_CAP_CLOCK;
 	/* Xen gives HVM vCPU i the LAPIC ID 2i (hvm_vcpu_initialise); the tables must say so. */
 	c.apic_id_stride = 2;
 	c.nr_irqs = (vm->emu_flags & XEN_X86_EMU_IOAPIC) ? XEN_NR_GSIS
@@ -383,6 +384,12 @@ static int vm_get_caps(struct hvabs_be_vm *vm, struct hvabs_caps *caps)
 	memcpy(caps, &c, n);
 	caps->hdr = c.hdr;
 	return 0;
+}
+
+/* The domain's wall clock, for the RTC hvabs serves where Xen does not (PVH). */
+static int xen_get_clock(struct hvabs_be_vm *vm, uint64_t *ns)
+{
+	return vm->x->wall_clock(vm->domid, ns);
 }
 
 static const struct hvabs_backend_ops xen_ops = {
@@ -424,7 +431,7 @@ static const struct hvabs_backend_ops xen_ops = {
     .set_lapic = NULL,
     .vcpu_get_state = NULL,
     .vcpu_set_state = NULL,
-    .get_clock = NULL,
+    .get_clock = xen_get_clock,
     .vm_get_ext = xen_vm_get_ext,
     .vm_stop = xen_vm_stop,
 };

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xen_priv.h"
 
@@ -88,6 +89,17 @@ static const struct {
 };
 #undef S
 
+static int host_wall_clock(uint32_t domid, uint64_t *ns)
+{
+	struct timespec ts;
+
+	(void)domid;
+	if (clock_gettime(CLOCK_REALTIME, &ts))
+		return -errno;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static struct xen_lib table;
 static int load_ok;
@@ -132,6 +144,10 @@ static void load(void)
 		/* POSIX guarantees a dlsym result converts to a function pointer. */
 		memcpy((char *)&table + syms[i].off, &f, sizeof(f));
 	}
+	void *clk = seam && *seam ? dlsym(h[0], XEN_SEAM_WALL_CLOCK) : NULL;
+	table.wall_clock = host_wall_clock;
+	if (clk)
+		memcpy(&table.wall_clock, &clk, sizeof(clk));
 	load_ok = 1;
 }
 

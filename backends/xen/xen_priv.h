@@ -96,8 +96,16 @@ struct xen_lib {
 	XEN_FN(xenevtchn_unbind);
 	XEN_FN(xenevtchn_pending);
 	XEN_FN(xenevtchn_unmask);
+	/*
+	 * The domain's wall clock, ns since the epoch: Xen's, which dom0's
+	 * CLOCK_REALTIME follows (hvabs sets no per-domain time offset). Not a
+	 * library function: a seam (HVABS_XEN_LIBS) that stands in for Xen may
+	 * keep its own by exporting XEN_SEAM_WALL_CLOCK.
+	 */
+	int (*wall_clock)(uint32_t domid, uint64_t *ns);
 };
 #undef XEN_FN
+#define XEN_SEAM_WALL_CLOCK "hvabs_xen_seam_wall_clock"
 
 /* ---- guest RAM as the backend maps it (xen_ioreq.c) ---- */
 

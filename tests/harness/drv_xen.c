@@ -35,7 +35,6 @@ static const struct hvt_lack xen_lacks[] = {
     {HVT_EXIT_EOI, "Xen's own I/O APIC takes EOIs; an ioreq server never sees one"},
     {HVT_EXIT_INTERNAL_ERROR, "Xen crashes the domain instead of reporting an internal error"},
     {HVT_EXIT_UNKNOWN, "every ioreq and domain state maps to a known exit"},
-    {HVT_CLOCK_SET, "the fake Xen keeps no settable domain clock"},
     {0, NULL},
 };
 
@@ -224,6 +223,15 @@ static int xen_line_level(struct hvt_env *env, uint32_t gsi)
 	return d->ctl->line_level(d->domid, gsi);
 }
 
+/* The backend reads the domain's wall clock from Xen: here, the fake's. */
+static int xen_clock_set(struct hvt_env *env, uint64_t ns)
+{
+	struct xen_drv *d = env->priv;
+
+	d->ctl->clock_set(ns);
+	return 0;
+}
+
 const struct hvt_driver hvt_drv_xen = {
     .name = "xen",
     .backend = "xen",
@@ -240,4 +248,5 @@ const struct hvt_driver hvt_drv_xen = {
     .observe_irq = xen_observe_irq,
     .irqs = xen_irqs,
     .line_level = xen_line_level,
+    .clock_set = xen_clock_set,
 };
