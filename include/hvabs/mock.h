@@ -16,8 +16,11 @@
  * `max_vcpus=N`, `caps_size=N` (report a struct hvabs_caps only N bytes long),
  * `script=PATH` (queue the steps of a script file: one per line,
  * `<vcpu> io|mmio r|w <addr> <size> [<value>]` with hex numbers, or
- * `<vcpu> hlt|shutdown|reset|poweroff|crash`; hvabs-vmm's `--trace-exits`
- * writes this format, so a run recorded on a real hypervisor replays here).
+ * `<vcpu> hlt|shutdown|reset|poweroff|crash`, `<vcpu> clock <ns>` (sets the
+ * virtual clock), `<vcpu> end` (the VMM stopped the VM here); hvabs-vmm's
+ * `--trace-exits` writes this format, so a run recorded on a real hypervisor
+ * replays here. A read with a value must be answered with that value and an
+ * `end` reached without a stop fails, both with vcpu_run's -EPROTO).
  * Environment: `HVABS_MOCK_PROBE=enodev|eacces` makes probe refuse;
  * `HVABS_MOCK_OPS_SIZE=N` makes the ops table advertise `struct_size` N.
  *

@@ -17,6 +17,8 @@
 struct dev {
 	char out[64];
 	unsigned n;
+	struct hvabs_vm *vm; /* set: writing 's' powers the VM off */
+	uint64_t when[8];    /* the VM clock at each write */
 };
 
 static int dev_write(void *o, uint64_t off, uint32_t size, uint64_t val)
@@ -24,8 +26,12 @@ static int dev_write(void *o, uint64_t off, uint32_t size, uint64_t val)
 	struct dev *d = o;
 
 	(void)size;
+	if (off == 0 && d->n < sizeof(d->when) / sizeof(d->when[0]) && d->vm)
+		assert_int_equal(hvabs_vm_get_time(d->vm, &d->when[d->n]), 0);
 	if (off == 0 && d->n < sizeof(d->out) - 1)
 		d->out[d->n++] = (char)val;
+	if (off == 0 && val == 's' && d->vm)
+		hvabs_vm_request_stop(d->vm, HVABS_STOP_POWEROFF);
 	return 0;
 }
 
@@ -110,12 +116,84 @@ static void replay_with_trace(void **state)
 	unlink(path);
 }
 
+/* Runs @p text on a fresh mock VM with the device at 0x3f8; returns the run loop's result. */
+static int replay(const char *text, struct dev *d, struct hvabs_exit *e)
+{
+	struct hvabs_backend *be;
+	struct hvabs_vm *vm;
+	struct hvabs_vcpu *cpu;
+	char opts[128];
+	char *path = script(text);
+
+	snprintf(opts, sizeof(opts), "script=%s", path);
+	struct hvabs_vm_config cfg = {.max_vcpus = 1, .backend_options = opts};
+	assert_int_equal(hvabs_backend_open("mock", NULL, &be), 0);
+	assert_int_equal(hvabs_vm_create(be, &cfg, &vm), 0);
+	d->vm = vm;
+	assert_int_equal(hvabs_bus_register(vm, HVABS_SPACE_PIO, 0x3f8, 8, &ops, d, 0, NULL), 0);
+	assert_int_equal(hvabs_vcpu_create(vm, 0, &cpu), 0);
+	int rc = hvabs_vcpu_run_loop(cpu, e);
+	d->vm = NULL;
+	hvabs_vm_destroy(vm);
+	hvabs_backend_close(be);
+	unlink(path);
+	return rc;
+}
+
+/* A read with a recorded value must get that value from the device. */
+static void recorded_reads_checked(void **state)
+{
+	struct dev d = {0};
+	struct hvabs_exit e;
+
+	(void)state;
+	assert_int_equal(replay("0 io r 3fd 1 60\n0 io w 3f8 1 68\n0 hlt\n", &d, &e), 0);
+	assert_int_equal(e.kind, HVABS_EXIT_HLT);
+	memset(&d, 0, sizeof(d));
+	/* The device answers 0x60; the recording says 0x61: the run fails there. */
+	assert_int_equal(
+	    replay("0 io r 3fd 1 60\n0 io r 3fd 1 61\n0 io w 3f8 1 68\n0 hlt\n", &d, &e), -EPROTO);
+	assert_int_equal(d.n, 0);
+}
+
+/* `clock` lines set the VM clock the devices read. */
+static void clock_steps(void **state)
+{
+	struct dev d = {0};
+	struct hvabs_exit e;
+
+	(void)state;
+	assert_int_equal(replay("0 clock 3b9aca00\n0 io w 3f8 1 61\n0 io w 3f8 1 62\n"
+				"0 clock 77359401\n0 io w 3f8 1 63\n0 hlt\n",
+				&d, &e),
+			 0);
+	assert_string_equal(d.out, "abc");
+	assert_int_equal(d.when[0], 1000000000ull);
+	assert_int_equal(d.when[1], 1000000000ull);
+	assert_int_equal(d.when[2], 2000000001ull);
+}
+
+/* `end`: the VMM must have stopped the VM by then, or the replay fails. */
+static void end_needs_a_stop(void **state)
+{
+	struct dev d = {0};
+	struct hvabs_exit e;
+
+	(void)state;
+	assert_int_equal(replay("0 io w 3f8 1 73\n0 end\n", &d, &e), 0);
+	assert_int_equal(e.kind, HVABS_EXIT_SYSTEM_EVENT);
+	assert_int_equal(e.u.system_event.type, HVABS_SYSTEM_EVENT_POWEROFF);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(replay("0 io w 3f8 1 68\n0 end\n", &d, &e), -EPROTO);
+	assert_string_equal(d.out, "h");
+}
+
 static void bad_scripts(void **state)
 {
 	struct hvabs_backend *be;
 	struct hvabs_vm *vm;
-	const char *bad[] = {"0 io x 3f8 1\n", "0 io w 3f8 1\n", "0 io w 3f8 3 1\n",
-			     "5 hlt\n",	       "0 dance\n",	 "0 io r 10000 1\n"};
+	const char *bad[] = {"0 io x 3f8 1\n", "0 io w 3f8 1\n",   "0 io w 3f8 3 1\n", "5 hlt\n",
+			     "0 dance\n",      "0 io r 10000 1\n", "0 clock\n"};
 	char opts[128];
 
 	(void)state;
@@ -136,7 +214,8 @@ static void bad_scripts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(replay_with_trace),
+	    cmocka_unit_test(replay_with_trace), cmocka_unit_test(recorded_reads_checked),
+	    cmocka_unit_test(clock_steps),	 cmocka_unit_test(end_needs_a_stop),
 	    cmocka_unit_test(bad_scripts),
 	};
 	setenv("HVABS_LOG", "error", 0);
