@@ -6,6 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential cmake pkg-config clang clang-format
+	libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes (only recommended by clang)
 	libcmocka-dev doxygen
 	libjansson-dev
 	libxen-dev

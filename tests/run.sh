@@ -5,7 +5,9 @@
 #   tests/run.sh --fast     skip the QEMU lab (label lab, xen-real)
 # Steps: packages, clang-format check, normal build + Doxygen (warnings are
 # errors) + the CTest suites, then an ASan+UBSan build running unit and
-# contract again. Benchmarks never run here (ctest -C bench -L bench).
+# contract again, then the libFuzzer targets (tests/fuzz) built with clang in
+# their own directory and run briefly. Benchmarks never run here (ctest -C
+# bench -L bench).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -42,4 +44,9 @@ cmake -S . -B build-asan -DHVABS_SANITIZE=ON -DHVABS_WERROR=ON -DCMAKE_BUILD_TYP
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --output-on-failure -L 'unit|contract' -j "$jobs")
+
+echo "== fuzz: every libFuzzer target (tests/fuzz), a short fixed-seed run each"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DHVABS_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j "$jobs" --target hvabs_fuzz
+(cd build-fuzz && ctest --output-on-failure --no-tests=error -L fuzz)
 echo "== all tests passed"
