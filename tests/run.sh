@@ -46,7 +46,8 @@ cmake --build build-asan -j "$jobs"
 	ctest --output-on-failure -L 'unit|contract' -j "$jobs")
 
 echo "== fuzz: every libFuzzer target (tests/fuzz), a short fixed-seed run each"
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DHVABS_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DHVABS_FUZZ=ON -DHVABS_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+	>/dev/null
 cmake --build build-fuzz -j "$jobs" --target hvabs_fuzz
 (cd build-fuzz && ctest --output-on-failure --no-tests=error -L fuzz)
 echo "== all tests passed"
