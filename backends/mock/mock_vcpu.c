@@ -300,11 +300,14 @@ static int fill_exit(struct hvabs_be_vcpu *v, const struct mock_step *st, struct
 	return 0;
 }
 
-/* Every vCPU of the VM waits at the end of its recording: nothing can stop it now. */
+/*
+ * Every vCPU of the VM waits at the end of its recording, and none with
+ * steps is still to be created: nothing the recording holds can stop it now.
+ */
 static int all_at_end(struct hvabs_be_vm *vm)
 {
 	for (uint32_t i = 0; i < MOCK_MAX_VCPUS; i++)
-		if (vm->vcpus[i] && !vm->vcpus[i]->at_end)
+		if ((vm->vcpus[i] && !vm->vcpus[i]->at_end) || (!vm->vcpus[i] && vm->pre_head[i]))
 			return 0;
 	return 1;
 }

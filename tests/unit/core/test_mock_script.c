@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The mock's script files and the run loop's exit trace, which together replay a recorded run. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -188,6 +189,65 @@ static void end_needs_a_stop(void **state)
 	assert_string_equal(d.out, "h");
 }
 
+struct runner {
+	struct hvabs_vcpu *cpu;
+	struct hvabs_exit e;
+	int rc;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *r = arg;
+
+	r->rc = hvabs_vcpu_run_loop(r->cpu, &r->e);
+	return NULL;
+}
+
+/*
+ * Two vCPUs: vcpu0's recording is only its `end`, vcpu1 makes the write that
+ * stops the VM (or, in the second script, a write that does not).
+ */
+static int two_cpus(const char *text, struct runner *r0, struct runner *r1)
+{
+	struct hvabs_backend *be;
+	struct hvabs_vm *vm;
+	struct dev d = {0};
+	char opts[128];
+	char *path = script(text);
+	pthread_t t;
+
+	snprintf(opts, sizeof(opts), "script=%s", path);
+	struct hvabs_vm_config cfg = {.max_vcpus = 2, .backend_options = opts};
+	assert_int_equal(hvabs_backend_open("mock", NULL, &be), 0);
+	assert_int_equal(hvabs_vm_create(be, &cfg, &vm), 0);
+	d.vm = vm;
+	assert_int_equal(hvabs_bus_register(vm, HVABS_SPACE_PIO, 0x3f8, 8, &ops, &d, 0, NULL), 0);
+	assert_int_equal(hvabs_vcpu_create(vm, 0, &r0->cpu), 0);
+	assert_int_equal(pthread_create(&t, NULL, run_thread, r0), 0);
+	assert_int_equal(hvabs_vcpu_create(vm, 1, &r1->cpu), 0);
+	run_thread(r1);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	hvabs_vm_destroy(vm);
+	hvabs_backend_close(be);
+	unlink(path);
+	return r0->rc || r1->rc ? -EPROTO : 0;
+}
+
+static void end_waits_for_the_other_vcpus(void **state)
+{
+	struct runner r0 = {0}, r1 = {0};
+
+	(void)state;
+	assert_int_equal(two_cpus("0 end\n1 io w 3f8 1 73\n1 end\n", &r0, &r1), 0);
+	assert_int_equal(r0.e.kind, HVABS_EXIT_SYSTEM_EVENT);
+	assert_int_equal(r1.e.kind, HVABS_EXIT_SYSTEM_EVENT);
+	memset(&r0, 0, sizeof(r0));
+	memset(&r1, 0, sizeof(r1));
+	assert_int_equal(two_cpus("0 end\n1 io w 3f8 1 68\n1 end\n", &r0, &r1), -EPROTO);
+	assert_int_equal(r0.rc, -EPROTO);
+	assert_int_equal(r1.rc, -EPROTO);
+}
+
 static void bad_scripts(void **state)
 {
 	struct hvabs_backend *be;
@@ -214,8 +274,11 @@ static void bad_scripts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(replay_with_trace), cmocka_unit_test(recorded_reads_checked),
-	    cmocka_unit_test(clock_steps),	 cmocka_unit_test(end_needs_a_stop),
+	    cmocka_unit_test(replay_with_trace),
+	    cmocka_unit_test(recorded_reads_checked),
+	    cmocka_unit_test(clock_steps),
+	    cmocka_unit_test(end_needs_a_stop),
+	    cmocka_unit_test(end_waits_for_the_other_vcpus),
 	    cmocka_unit_test(bad_scripts),
 	};
 	setenv("HVABS_LOG", "error", 0);
