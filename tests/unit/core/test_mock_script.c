@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <hvabs/hvabs.h>
+#include <hvabs/mock.h>
 
 struct dev {
 	char out[64];
@@ -212,6 +213,7 @@ static int two_cpus(const char *text, struct runner *r0, struct runner *r1)
 	struct hvabs_backend *be;
 	struct hvabs_vm *vm;
 	struct dev d = {0};
+	struct hvabs_mock m = {0};
 	char opts[128];
 	char *path = script(text);
 	pthread_t t;
@@ -223,7 +225,16 @@ static int two_cpus(const char *text, struct runner *r0, struct runner *r1)
 	d.vm = vm;
 	assert_int_equal(hvabs_bus_register(vm, HVABS_SPACE_PIO, 0x3f8, 8, &ops, &d, 0, NULL), 0);
 	assert_int_equal(hvabs_vcpu_create(vm, 0, &r0->cpu), 0);
+	assert_int_equal(hvabs_mock_attach(vm, &m), 0);
 	assert_int_equal(pthread_create(&t, NULL, run_thread, r0), 0);
+	/*
+	 * vcpu1 is created once vcpu0 is (almost surely) waiting at its end: a
+	 * mock that counted only created vCPUs would fail the replay there.
+	 * Either order must pass.
+	 */
+	while (m.ops->calls(m.ctx, "vcpu_run") < 1)
+		usleep(1000);
+	usleep(20000);
 	assert_int_equal(hvabs_vcpu_create(vm, 1, &r1->cpu), 0);
 	run_thread(r1);
 	assert_int_equal(pthread_join(t, NULL), 0);
