@@ -126,3 +126,66 @@ int mock_script_load(struct hvabs_be_vm *vm, const char *path)
 	fclose(f);
 	return rc;
 }
+
+/* ---- replay checks, called by mock_vcpu_run() ---- */
+
+/* A recorded read the VMM answered differently: the replay has diverged. */
+int mock_check_expected(struct hvabs_be_vcpu *v)
+{
+	const struct hvabs_exit *l = &v->last;
+	uint64_t got = mock_le_load(v->iobuf, l->u.io.size);
+
+	if (!v->last_expect || got == v->last_value)
+		return 0;
+	hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, MOCK,
+			"replay diverged at %s:%u: vcpu%u %s read of %u byte(s) at 0x%llx "
+			"answered 0x%llx, the recording has 0x%llx",
+			v->vm->script_path ? v->vm->script_path : "script", v->last_line, v->index,
+			l->kind == HVABS_EXIT_IO ? "port" : "MMIO", l->u.io.size,
+			(unsigned long long)l->u.io.addr, (unsigned long long)got,
+			(unsigned long long)v->last_value);
+	return -EPROTO;
+}
+
+/*
+ * Every vCPU of the VM waits at the end of its recording, and none with
+ * steps is still to be created: nothing the recording holds can stop it now.
+ */
+static int all_at_end(struct hvabs_be_vm *vm)
+{
+	for (uint32_t i = 0; i < MOCK_MAX_VCPUS; i++)
+		if ((vm->vcpus[i] && !vm->vcpus[i]->at_end) || (!vm->vcpus[i] && vm->pre_head[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Steps that are not exits, under the VM lock. Returns 1 to look at the
+ * queue again, 0 to wait, negative errno to fail the run.
+ */
+int mock_script_step(struct hvabs_be_vcpu *v, struct mock_step *st)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	if (st->op == STEP_CLOCK) {
+		vm->clock_ns = st->value;
+		v->pending--;
+		v->head = st->next;
+		if (!v->head)
+			v->tail = NULL;
+		free(st);
+		return 1;
+	}
+	/* STEP_END: wait for the stop's kick, unless no vCPU is left to cause one. */
+	if (!v->at_end) {
+		v->at_end = 1;
+		pthread_cond_broadcast(&vm->cond);
+	}
+	if (!all_at_end(vm))
+		return 0;
+	hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
+			"replay diverged at %s:%u: vcpu%u reached the end of the recording, "
+			"where the VMM stopped the VM, but this VMM did not stop it",
+			vm->script_path ? vm->script_path : "script", st->lineno, v->index);
+	return -EPROTO;
+}

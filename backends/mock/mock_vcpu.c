@@ -171,31 +171,13 @@ uint64_t mock_pending(void *ctx, uint32_t vcpu)
 	return n;
 }
 
-static uint64_t le_load(const uint8_t *p, uint32_t size)
+uint64_t mock_le_load(const uint8_t *p, uint32_t size)
 {
 	uint64_t v = 0;
 
 	for (uint32_t i = 0; i < size; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
-}
-
-/* A recorded read the VMM answered differently: the replay has diverged. */
-static int check_expected(struct hvabs_be_vcpu *v)
-{
-	const struct hvabs_exit *l = &v->last;
-	uint64_t got = le_load(v->iobuf, l->u.io.size);
-
-	if (!v->last_expect || got == v->last_value)
-		return 0;
-	hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, MOCK,
-			"replay diverged at %s:%u: vcpu%u %s read of %u byte(s) at 0x%llx "
-			"answered 0x%llx, the recording has 0x%llx",
-			v->vm->script_path ? v->vm->script_path : "script", v->last_line, v->index,
-			l->kind == HVABS_EXIT_IO ? "port" : "MMIO", l->u.io.size,
-			(unsigned long long)l->u.io.addr, (unsigned long long)got,
-			(unsigned long long)v->last_value);
-	return -EPROTO;
 }
 
 /*
@@ -209,7 +191,7 @@ static int complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *e
 	int rc = 0;
 
 	if ((l->kind == HVABS_EXIT_IO || l->kind == HVABS_EXIT_MMIO) && !l->u.io.is_write)
-		rc = check_expected(v);
+		rc = mock_check_expected(v);
 
 	if ((l->kind == HVABS_EXIT_IO || l->kind == HVABS_EXIT_MMIO) && !l->u.io.is_write &&
 	    vm->record_reads) {
@@ -217,7 +199,7 @@ static int complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *e
 		    .kind = HVABS_MOCK_EV_READ,
 		    .vcpu = v->index,
 		    .addr = l->u.io.addr,
-		    .value = le_load(v->iobuf, l->u.io.size),
+		    .value = mock_le_load(v->iobuf, l->u.io.size),
 		    .size = l->u.io.size,
 		    .space = l->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
 		};
@@ -300,49 +282,6 @@ static int fill_exit(struct hvabs_be_vcpu *v, const struct mock_step *st, struct
 	return 0;
 }
 
-/*
- * Every vCPU of the VM waits at the end of its recording, and none with
- * steps is still to be created: nothing the recording holds can stop it now.
- */
-static int all_at_end(struct hvabs_be_vm *vm)
-{
-	for (uint32_t i = 0; i < MOCK_MAX_VCPUS; i++)
-		if ((vm->vcpus[i] && !vm->vcpus[i]->at_end) || (!vm->vcpus[i] && vm->pre_head[i]))
-			return 0;
-	return 1;
-}
-
-/*
- * Steps that are not exits, under the VM lock. Returns 1 to look at the
- * queue again, 0 to wait, negative errno to fail the run.
- */
-static int script_step(struct hvabs_be_vcpu *v, struct mock_step *st)
-{
-	struct hvabs_be_vm *vm = v->vm;
-
-	if (st->op == STEP_CLOCK) {
-		vm->clock_ns = st->value;
-		v->pending--;
-		v->head = st->next;
-		if (!v->head)
-			v->tail = NULL;
-		free(st);
-		return 1;
-	}
-	/* STEP_END: wait for the stop's kick, unless no vCPU is left to cause one. */
-	if (!v->at_end) {
-		v->at_end = 1;
-		pthread_cond_broadcast(&vm->cond);
-	}
-	if (!all_at_end(vm))
-		return 0;
-	hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK,
-			"replay diverged at %s:%u: vcpu%u reached the end of the recording, "
-			"where the VMM stopped the VM, but this VMM did not stop it",
-			vm->script_path ? vm->script_path : "script", st->lineno, v->index);
-	return -EPROTO;
-}
-
 /* Takes the next exit step off the queue (the VM lock is held, and dropped). */
 static int take_exit(struct hvabs_be_vcpu *v, struct mock_step *st, struct hvabs_exit *exit)
 {
@@ -387,8 +326,9 @@ int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 			exit->raw_reason = 0;
 			return 0;
 		}
-		rc = !vm->paused && v->head && v->head->op != STEP_EXIT ? script_step(v, v->head)
-									: -EAGAIN;
+		rc = !vm->paused && v->head && v->head->op != STEP_EXIT
+			 ? mock_script_step(v, v->head)
+			 : -EAGAIN;
 		if (rc == 1)
 			continue;
 		if (rc < 0 && rc != -EAGAIN) {
@@ -408,7 +348,7 @@ int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 		    mock_ioev_match(
 			vm, exit->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
 			exit->u.io.addr, exit->u.io.size,
-			le_load(exit->u.io.data, exit->u.io.size))) {
+			mock_le_load(exit->u.io.data, exit->u.io.size))) {
 			pthread_mutex_lock(&vm->lock);
 			continue;
 		}
