@@ -402,6 +402,34 @@ static int portb_wr(void *opaque, uint64_t off, uint32_t size, uint64_t val)
 
 static const struct hvabs_bus_ops portb_ops = {.read = portb_rd, .write = portb_wr};
 
+/* ---- keys from the host ---- */
+
+int hvabs_i8042_send_ctrl_alt_del(struct hvabs_i8042 *k)
+{
+	/* Ctrl, Alt and Del (an extended key) down, then up in reverse order. */
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				       0x71, 0xf0, 0x11, 0xf0, 0x14};
+	int rc = 0;
+
+	if (!k)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	bool one = (CTR(k) & CTR_XLATE) || k->scanset == 1;
+	const uint8_t *codes = one ? set1 : set2;
+	unsigned n = one ? sizeof(set1) : sizeof(set2);
+	if (!one && k->scanset != 2)
+		rc = -ENOTSUP;
+	else if (!k->kbd_enabled || KBD_QUEUE - k->kq_count < n)
+		rc = -EAGAIN;
+	for (unsigned i = 0; !rc && i < n; i++)
+		kbd_put(k, codes[i]);
+	if (!rc)
+		update(k);
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
 /* ---- lifetime ---- */
 
 int hvabs_i8042_create(struct hvabs_vm *vm, const struct hvabs_i8042_config *cfg,

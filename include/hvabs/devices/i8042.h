@@ -83,6 +83,20 @@ HVABS_API HVABS_MUST_CHECK int hvabs_i8042_create(struct hvabs_vm *vm,
 						  struct hvabs_i8042 **out);
 
 /**
+ * Presses and releases Ctrl+Alt+Del on the keyboard, as a user at the
+ * console would: Linux's keyboard driver answers with ctrl_alt_del(), the
+ * reboot Firecracker's SendCtrlAltDel asks for. The scan codes follow the
+ * guest's setting: set 1 when the controller translates or the keyboard is
+ * in set 1, else set 2. Thread: any.
+ * @param kbc the controller.
+ * @return 0 or negative errno.
+ * @retval -EAGAIN the guest disabled the keyboard, or has not read enough of
+ *         what it sent before.
+ * @retval -ENOTSUP the keyboard is in scan code set 3.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_i8042_send_ctrl_alt_del(struct hvabs_i8042 *kbc);
+
+/**
  * Unregisters and frees the controller. NULL is a no-op. Call it before
  * hvabs_vm_destroy(). Thread: any.
  * @param kbc the controller.

@@ -241,12 +241,51 @@ static void i8042_port61(struct hvabs_vm *vm, const char *backend)
 	hvabs_i8042_destroy(NULL);
 }
 
+/* SendCtrlAltDel's keys: set 1 as translated by default, set 2 without translation. */
+static void i8042_ctrl_alt_del(struct hvabs_vm *vm, const char *backend)
+{
+	static const uint8_t set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+	static const uint8_t set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				       0x71, 0xf0, 0x11, 0xf0, 0x14};
+	struct hvabs_i8042 *k;
+
+	(void)backend;
+	assert_int_equal(hvabs_i8042_create(vm, NULL, &k), 0);
+	devt_line_raises(vm, GSI);
+	assert_int_equal(hvabs_i8042_send_ctrl_alt_del(k), 0);
+	for (unsigned i = 0; i < sizeof(set1); i++) {
+		assert_int_equal(devt_line_level(vm, GSI), 1); /* one interrupt per byte */
+		assert_int_equal(devt_inb(vm, DATA), set1[i]);
+	}
+	assert_int_equal(devt_line_raises(vm, GSI), (int)sizeof(set1));
+	assert_int_equal(devt_inb(vm, STATUS) & STR_OBF, 0);
+	/* Translation off (command byte 0x25): the keyboard's set 2 shows. */
+	devt_outb(vm, STATUS, 0x60);
+	devt_outb(vm, DATA, 0x25);
+	assert_int_equal(hvabs_i8042_send_ctrl_alt_del(k), 0);
+	for (unsigned i = 0; i < sizeof(set2); i++)
+		assert_int_equal(devt_inb(vm, DATA), set2[i]);
+	/* A keyboard the guest disabled (0xF5) takes no keys; the queue is left as it was. */
+	devt_outb(vm, DATA, 0xf5);
+	assert_int_equal(devt_inb(vm, DATA), 0xfa);
+	assert_int_equal(hvabs_i8042_send_ctrl_alt_del(k), -EAGAIN);
+	assert_int_equal(devt_inb(vm, STATUS) & STR_OBF, 0);
+	/* A guest that never reads cannot make the host's keys pile up. */
+	devt_outb(vm, DATA, 0xf4);
+	assert_int_equal(devt_inb(vm, DATA), 0xfa);
+	assert_int_equal(hvabs_i8042_send_ctrl_alt_del(k), 0);
+	assert_int_equal(hvabs_i8042_send_ctrl_alt_del(k), -EAGAIN);
+	assert_int_equal(hvabs_vm_stop_reason(vm), HVABS_STOP_NONE);
+	hvabs_i8042_destroy(k);
+}
+
 DEVT_TEST(i8042_linux_probe)
 DEVT_TEST(i8042_keyboard_commands)
 DEVT_TEST(i8042_irq_per_byte)
 DEVT_TEST(i8042_reset_fe)
 DEVT_TEST(i8042_reset_output_port)
 DEVT_TEST(i8042_port61)
+DEVT_TEST(i8042_ctrl_alt_del)
 
 int main(int argc, char **argv)
 {
@@ -254,6 +293,7 @@ int main(int argc, char **argv)
 	    DEVT_CASE(i8042_linux_probe),	DEVT_CASE(i8042_keyboard_commands),
 	    DEVT_CASE(i8042_irq_per_byte),	DEVT_CASE(i8042_reset_fe),
 	    DEVT_CASE(i8042_reset_output_port), DEVT_CASE(i8042_port61),
+	    DEVT_CASE(i8042_ctrl_alt_del),
 	};
 
 	devt_init(argc, argv);
