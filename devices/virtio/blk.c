@@ -417,6 +417,37 @@ int hvabs_virtio_blk_flush(struct hvabs_virtio_blk *b)
 	return blk_file_flush(&b->f);
 }
 
+int hvabs_virtio_blk_set_path(struct hvabs_virtio_blk *b, const char *path)
+{
+	struct blk_file nf, old;
+
+	if (!b || !path)
+		return -EINVAL;
+	int rc = blk_file_open(&nf, path, b->f.ro, b->f.direct, b->log);
+	if (rc)
+		return rc;
+	if (nf.lbs != b->f.lbs) {
+		/* The driver set up its queue limits for the old block size. */
+		blk_file_close(&nf);
+		return -EINVAL;
+	}
+	bool swapped = false;
+	hvabs_virtio_mmio_lock(b->t);
+	/* Requests run under this lock: none is in flight. Make the old image whole first. */
+	rc = b->f.ro ? 0 : blk_file_flush(&b->f);
+	if (!rc) {
+		old = b->f;
+		b->f = nf;
+		build_config(b);
+		swapped = true;
+		/* The new image is in use; a lost interrupt only delays the driver's look at it. */
+		(void)hvabs_virtio_mmio_config_changed(b->t);
+	}
+	hvabs_virtio_mmio_unlock(b->t);
+	blk_file_close(swapped ? &old : &nf);
+	return swapped ? 0 : rc;
+}
+
 uint64_t hvabs_virtio_blk_capacity(const struct hvabs_virtio_blk *b)
 {
 	return b->f.size / SECTOR;

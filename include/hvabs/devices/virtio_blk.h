@@ -147,6 +147,23 @@ HVABS_API struct hvabs_virtio_mmio *hvabs_virtio_blk_transport(struct hvabs_virt
 HVABS_API int hvabs_virtio_blk_flush(struct hvabs_virtio_blk *blk);
 
 /**
+ * Gives the running disk another image, as Firecracker's PATCH /drives
+ * does: opened with the same read-only and O_DIRECT settings, swapped in
+ * under the device lock (no request is in flight then) after the old image
+ * was flushed, and the driver told of the new capacity with a configuration
+ * change interrupt. On any error the old image stays. Thread: any but the
+ * device's callbacks.
+ * @param blk the device.
+ * @param path the new image.
+ * @return 0 or negative errno.
+ * @retval -EINVAL its logical block size differs from the old one's.
+ * Other errors: the new image could not be opened, or the old one not
+ * flushed; nothing changed.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_virtio_blk_set_path(struct hvabs_virtio_blk *blk,
+							 const char *path);
+
+/**
  * The disk's capacity in 512-byte sectors, as the guest sees it.
  * @param blk the device.
  * @return the capacity.

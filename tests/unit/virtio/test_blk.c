@@ -676,6 +676,46 @@ static void direct_io(void **state)
 	rig_down(&g);
 }
 
+/* PATCH /drives: a new image under a running disk, the old one flushed first. */
+static void swap_image(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	char other[64] = "/tmp/hvabs-blk2-XXXXXX";
+	uint8_t buf[512];
+
+	rig_up(env, &g);
+	int fd = mkstemp(other);
+	assert_true(fd >= 0);
+	memset(buf, 0xa5, sizeof(buf));
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+	uint32_t gen = vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_CONFIG_GENERATION);
+	/* A missing file changes nothing. */
+	assert_int_equal(hvabs_virtio_blk_set_path(g.blk, "/nonexistent/hvabs.img"), -ENOENT);
+	assert_int_equal(hvabs_virtio_blk_capacity(g.blk), IMG_SECTORS);
+	assert_int_equal(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	/* The swap flushes the old image, then the guest sees the new one's size and data. */
+	seam_watch(g.path, &g.b);
+	assert_int_equal(hvabs_virtio_blk_set_path(g.blk, other), 0);
+	assert_int_equal(seam.calls, 1);
+	seam.ring = NULL;
+	assert_int_equal(hvabs_virtio_blk_capacity(g.blk), 8);
+	assert_int_equal(vt_rd(env, VT_BASE, 0x100), 8); /* capacity in the config space */
+	assert_int_not_equal(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	assert_true(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    HVABS_VIRTIO_MMIO_INT_CONFIG);
+	uint64_t d = vqb_alloc(&g.b, 512);
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_IN, 7, d, 512, true), S_OK);
+	assert_int_equal(env->ram[d], 0xa5);
+	assert_int_equal(env->ram[d + 511], 0xa5);
+	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_IN, 8, d, 512, true), S_IOERR);
+	status_ok(env);
+	rig_down(&g);
+	unlink(other);
+}
+
 static void create_refusals(void **state)
 {
 	struct vt_env *env = *state;
@@ -724,6 +764,7 @@ int main(int argc, char **argv)
 	    VT_CASE(write_through_without_flush),
 	    VT_CASE(direct_io),
 	    VT_CASE(create_refusals),
+	    VT_CASE(swap_image),
 	};
 
 	vt_init(argc, argv);
