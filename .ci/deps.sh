@@ -8,7 +8,7 @@ pkgs=(
 	build-essential cmake pkg-config clang clang-format
 	libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes (only recommended by clang)
 	libcmocka-dev doxygen
-	libjansson-dev
+	libjansson-dev libmicrohttpd-dev curl
 	libxen-dev
 	valgrind acpica-tools groff-base
 	qemu-system-x86 busybox-static xz-utils zstd cpio kmod socat time

@@ -20,6 +20,7 @@ enum {
 	OPT_BACKEND_OPTS,
 	OPT_TIMEOUT,
 	OPT_TRACE,
+	OPT_API_SOCK,
 	OPT_SERIAL,
 	OPT_ALLOW_FILE_OPTS,
 };
@@ -46,6 +47,7 @@ static const struct option long_opts[] = {
     {"xen-domid", required_argument, NULL, OPT_XEN_DOMID},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"trace-exits", required_argument, NULL, OPT_TRACE},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -80,6 +82,9 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "  --timeout SECONDS        stop the guest and fail after this long\n"
 	    "  --trace-exits FILE       record every exit (replay it on the mock backend\n"
 	    "                           with --backend-options script=FILE)\n"
+	    "  --api-sock PATH          serve Firecracker's API on this Unix socket "
+	    "(docs/api.md);\n"
+	    "                           without a kernel, wait for its InstanceStart\n"
 	    "  --quiet                  no status lines from the VMM itself\n"
 	    "  --help, --version\n"
 	    "Environment: HVABS_HYPERVISOR (backend name or path), HVABS_BACKEND_PATH (where\n"
@@ -172,6 +177,9 @@ static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, s
 	case OPT_XEN_DOMID:
 	case OPT_TIMEOUT:
 		return set_number(c, opt, optarg, err, errlen);
+	case OPT_API_SOCK:
+		vmm_set_str(&c->api_sock, optarg);
+		return 0;
 	case OPT_TRACE:
 		vmm_set_str(&c->trace_exits, optarg);
 		return 0;
@@ -192,7 +200,7 @@ static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, s
 /* What no single option can check: a kernel to boot, and Xen attach mode's limits. */
 static int check_config(const struct vmm_config *c, char *err, size_t errlen)
 {
-	if (!c->kernel && c->xen_domid < 0)
+	if (!c->kernel && c->xen_domid < 0 && !c->api_sock)
 		return ERR("no kernel: give --kernel FILE (or a config file with one)");
 	/* Xen attach mode: the toolstack built the domain and decides what a reboot does. */
 	if (c->xen_domid >= 0 && (c->kernel || c->initrd))

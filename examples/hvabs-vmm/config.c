@@ -50,6 +50,7 @@ void vmm_config_fini(struct vmm_config *c)
 	free(c->logger.path);
 	free(c->logger.module);
 	free(c->metrics_path);
+	free(c->api_sock);
 	for (unsigned i = 0; i < c->ndisks; i++)
 		vmm_disk_free(&c->disks[i]);
 	for (unsigned i = 0; i < c->nnets; i++)

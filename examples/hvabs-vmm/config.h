@@ -92,6 +92,7 @@ struct vmm_config {
 	int allow_file_backend_options; /* --allow-file-backend-options */
 	struct vmm_logger logger;
 	char *metrics_path;
+	char *api_sock; /* --api-sock: serve Firecracker's API on this Unix socket */
 };
 
 /* Outcome of parsing the command line. */

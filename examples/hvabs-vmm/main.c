@@ -16,58 +16,11 @@
 #include <time.h>
 
 #include "config.h"
-#include "machine.h"
-
-static void log_handler(void *opaque, enum hvabs_log_level level, const char *comp, const char *msg)
-{
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-
-	(void)opaque;
-	/* \r first: the terminal may be in raw mode while the guest runs. */
-	fprintf(stderr, "\rhvabs-vmm: %s: %s: %s\n", comp, names[level <= 3 ? level : 3], msg);
-}
-
-/* HVABS_LOG=error|warn|info|debug sets how much hvabs itself says (default warn). */
-static enum hvabs_log_level env_log_level(void)
-{
-	struct hvabs_logger env_default = {0};
-
-	for (int l = HVABS_LOG_DEBUG; l > HVABS_LOG_WARN; l--)
-		if (hvabs_log_enabled(&env_default, (enum hvabs_log_level)l))
-			return (enum hvabs_log_level)l;
-	return hvabs_log_enabled(&env_default, HVABS_LOG_WARN) ? HVABS_LOG_WARN : HVABS_LOG_ERROR;
-}
-
-/* Builds and runs machines until one ends for good; returns the exit status. */
-static int run_until_done(const struct vmm_config *cfg, struct hvabs_backend *be, char *err,
-			  size_t errlen)
-{
-	for (;;) {
-		struct machine *m = NULL;
-		if (machine_create(cfg, be, &m, err, errlen)) {
-			fprintf(stderr, "hvabs-vmm: %s\n", err);
-			machine_destroy(m);
-			return 1;
-		}
-		enum vmm_outcome o = machine_run(m);
-		if (!cfg->quiet || (o != VMM_POWEROFF && o != VMM_REBOOT && o != VMM_SIGNAL))
-			fprintf(stderr, "\rhvabs-vmm: guest stopped: %s\n", vmm_outcome_name(o));
-		if (o == VMM_CRASH || o == VMM_HALTED || o == VMM_ERROR || o == VMM_TIMEOUT)
-			machine_report(m);
-		machine_destroy(m);
-		if (o == VMM_REBOOT && cfg->reboot == VMM_REBOOT_RESTART) {
-			if (!cfg->quiet)
-				fprintf(stderr, "hvabs-vmm: restarting the guest\n");
-			continue;
-		}
-		return (o == VMM_POWEROFF || o == VMM_REBOOT || o == VMM_SIGNAL) ? 0 : 1;
-	}
-}
+#include "session.h"
 
 int main(int argc, char **argv)
 {
 	struct vmm_config cfg;
-	struct hvabs_backend *be = NULL;
 	char err[1024] = "";
 
 	vmm_config_init(&cfg);
@@ -93,18 +46,7 @@ int main(int argc, char **argv)
 	/* Writes to a console pipe or socket whose reader left must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 
-	struct hvabs_backend_opts opts = {
-	    .logger = {.fn = log_handler, .max_level = env_log_level()},
-	    .errbuf = err,
-	    .errbuf_len = sizeof(err),
-	};
-	if (hvabs_backend_open(cfg.hypervisor, &opts, &be)) {
-		fprintf(stderr, "hvabs-vmm: %s\n", err);
-		vmm_config_fini(&cfg);
-		return 1;
-	}
-	int status = run_until_done(&cfg, be, err, sizeof(err));
-	hvabs_backend_close(be);
+	int status = vmm_session(&cfg);
 	vmm_config_fini(&cfg);
 	return status;
 }

@@ -69,6 +69,7 @@ struct machine {
 	pthread_cond_t cond;
 	uint32_t halted;
 	int sigfd;
+	struct vmm_metrics *metrics; /* set by vmm_machine_attach_metrics() */
 };
 
 /* devices.c: the legacy PC devices (i8042, RTC, ACPI PM). */
