@@ -317,6 +317,9 @@ static void lifecycle(void **state)
 			 204);
 	put_drive(g, "a", "/a.img");
 	put_drive(g, "b", "/b.img");
+	assert_int_equal(req(g, "PUT", "/network-interfaces/eth0",
+			     "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\"}", NULL),
+			 204);
 	start(g, 0);
 	assert_int_equal(req(g, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", NULL),
 			 204);
@@ -379,6 +382,17 @@ static void lifecycle(void **state)
 	fault(g, "PATCH", "/drives/zz", "{\"drive_id\": \"zz\", \"path_on_host\": \"/z\"}", "zz");
 	assert_int_equal(req(g, "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", NULL),
 			 204);
+	/* PATCH /network-interfaces: only rate limiters may change, and hvabs-vmm has none. */
+	assert_int_equal(
+	    req(g, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}", NULL), 204);
+	fault(g, "PATCH", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"rx_rate_limiter\": {\"ops\": {\"size\": 1, "
+	      "\"refill_time\": 100}}}",
+	      "rate limiters are not supported");
+	fault(g, "PATCH", "/network-interfaces/eth0",
+	      "{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap9\"}", "host_dev_name");
+	fault(g, "PATCH", "/network-interfaces/eth9", "{\"iface_id\": \"eth9\"}", "eth9");
+	assert_string_equal(g->cfg.nets[0].tap, "tap0");
 	/* The machine goes away (a reboot with --reboot=restart): actions wait for the next. */
 	vmm_api_ended(g->api);
 	fault(g, "PATCH", "/vm", "{\"state\": \"Paused\"}", "restarting");
