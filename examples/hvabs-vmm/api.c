@@ -203,6 +203,11 @@ void vmm_api_destroy(struct vmm_api *api)
 {
 	if (!api)
 		return;
+	/* A request waiting for the main thread (InstanceStart) gives up, so the server can stop. */
+	pthread_mutex_lock(&api->lock);
+	api->closing = true;
+	pthread_cond_broadcast(&api->cond);
+	pthread_mutex_unlock(&api->lock);
 	if (api->mhd)
 		MHD_stop_daemon(api->mhd); /* closes the listening socket */
 	else if (api->listen_fd >= 0)

@@ -52,14 +52,20 @@ static void instance_start(struct vmm_api *api, struct vmm_api_reply *r)
 		api_fault(r, 400, "Cannot start microvm without kernel configuration.");
 		return;
 	}
+	if (api->closing) {
+		api_fault(r, 400, "The VMM is shutting down.");
+		return;
+	}
 	api->state = API_STARTING;
 	api->start_waiting = true;
 	api->start_done = false;
 	pthread_cond_broadcast(&api->cond);
-	while (!api->start_done)
+	while (!api->start_done && !api->closing)
 		pthread_cond_wait(&api->cond, &api->lock);
 	api->start_waiting = false;
-	if (api->start_rc)
+	if (!api->start_done)
+		api_fault(r, 400, "The VMM is shutting down.");
+	else if (api->start_rc)
 		api_fault(r, 400, "Cannot start the microVM: %s", api->start_err);
 	else
 		api_json(r, 204, NULL);
@@ -191,6 +197,7 @@ int vmm_api_begin(struct vmm_api *api, bool autostart)
 		}
 		pthread_cond_timedwait(&api->cond, &api->lock, &ts);
 		if (api->state != API_STARTING && signal_pending()) {
+			api->closing = true; /* no InstanceStart may wait for us now */
 			pthread_mutex_unlock(&api->lock);
 			return -1;
 		}

@@ -28,6 +28,7 @@ struct vmm_api {
 	bool started_once;  /* the first machine came (InstanceStart or autostart) */
 	bool start_waiting; /* an InstanceStart request waits for the main thread */
 	bool start_done;    /* ... and the main thread answered */
+	bool closing;	    /* the main thread will build no machine any more */
 	int start_rc;
 	char start_err[512];
 	struct machine *m; /* the running machine, or NULL */

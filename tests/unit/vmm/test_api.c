@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -423,6 +424,28 @@ static void start_fails(void **state)
 	rig_free(g);
 }
 
+/* A signal while waiting for InstanceStart ends the wait; a later InstanceStart is refused. */
+static void signal_before_start(void **state)
+{
+	struct rig *g = rig_new();
+	sigset_t set, old;
+	struct timespec zero = {0, 0};
+
+	(void)state;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	assert_int_equal(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+	assert_int_equal(raise(SIGHUP), 0);
+	assert_int_equal(vmm_api_begin(g->api, false), -1);
+	assert_int_equal(sigtimedwait(&set, NULL, &zero), SIGHUP); /* still pending: the caller's */
+	assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+	assert_int_equal(req(g, "PUT", "/boot-source", "{\"kernel_image_path\": \"/k\"}", NULL),
+			 204);
+	fault(g, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", "shutting down");
+	assert_string_equal(state_of(g), "Not started");
+	rig_free(g);
+}
+
 /* ---- metrics and the log ---- */
 
 static json_t *last_line(const char *path)
@@ -635,7 +658,8 @@ int main(void)
 	    cmocka_unit_test(info_and_config), cmocka_unit_test(bad_requests),
 	    cmocka_unit_test(lifecycle),       cmocka_unit_test(start_fails),
 	    cmocka_unit_test(metrics_lines),   cmocka_unit_test(metrics_fifo),
-	    cmocka_unit_test(logger),	       cmocka_unit_test(server),
+	    cmocka_unit_test(logger),	       cmocka_unit_test(signal_before_start),
+	    cmocka_unit_test(server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
