@@ -62,12 +62,12 @@ state() {
 launch() {
 	"$vmm" --api-sock "$sock" "$@" </dev/null >"$out" 2>&1 &
 	pid=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 400); do
 		[ -S "$sock" ] && return 0
 		kill -0 $pid 2>/dev/null || fail "hvabs-vmm exited early"
 		sleep 0.05
 	done
-	fail "no socket after 5 s"
+	fail "no socket after 20 s"
 }
 # stop [STATUS]: SIGTERM, the exit status, and the socket file gone
 stop() {
@@ -171,7 +171,7 @@ kvm_lifecycle() {
 	ok PUT /drives/data "{\"drive_id\": \"data\", \"path_on_host\": \"$dir/a.img\", \"is_root_device\": false, \"is_read_only\": false}"
 	ok PUT /actions '{"action_type": "InstanceStart"}'
 	state Running
-	for _ in $(seq 1 100); do grep -q "HVABS-TINY: hanging" "$out" && break; sleep 0.05; done
+	for _ in $(seq 1 400); do grep -q "HVABS-TINY: hanging" "$out" && break; sleep 0.05; done
 	grep -q "HVABS-TINY: cpus 2 up 2" "$out" || fail "the guest did not boot with 2 vCPUs"
 	refused PUT /boot-source "{\"kernel_image_path\": \"$tiny\"}" 'after starting'
 	refused PUT /actions '{"action_type": "InstanceStart"}' 'after starting'
