@@ -126,10 +126,15 @@ static void vlog(struct vmm_log *lg, enum vmm_log_level level, bool lib, const c
 					      base ? base + 1 : file, line);
 		}
 	}
+	size_t start = n;
 	int m = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	n = m < 0 ? n : n + (size_t)m;
 	if (n > sizeof(buf) - 2)
 		n = sizeof(buf) - 2; /* cut long lines, keep the newline */
+	/* A client's URL or a guest's text must not start lines of its own. */
+	for (size_t i = start; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = '?';
 	buf[n++] = '\n';
 	ssize_t w = write(lg->fd >= 0 ? lg->fd : STDERR_FILENO, buf, n);
 	if (w == (ssize_t)n)

@@ -571,6 +571,7 @@ static void logger(void **state)
 	assert_int_equal(req(g, "PUT", "/logger", body, NULL), 204);
 	assert_int_equal(req(g, "GET", "/version", NULL, NULL), 200);
 	VMM_LOG(&g->log, VMM_LOG_DEBUG, "not at level info");
+	fault(g, "GET", "/x\nFORGED line", NULL, "Invalid request");
 	int fd = open(in_dir(g, "log"), O_RDONLY);
 	assert_true(fd >= 0);
 	ssize_t n = read(fd, text, sizeof(text) - 1);
@@ -580,6 +581,8 @@ static void logger(void **state)
 	assert_non_null(strstr(text, "[Info] [api_router.c:"));
 	assert_non_null(strstr(text, "GET request on \"/version\""));
 	assert_null(strstr(text, "not at level info"));
+	assert_non_null(strstr(text, "/x?FORGED line"));
+	assert_null(strstr(text, "\nFORGED"));
 	assert_int_equal(req(g, "GET", "/vm/config", NULL, NULL), 200);
 	rig_free(g);
 }
