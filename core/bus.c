@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * PIO and MMIO buses. Dispatch runs on every vCPU exit, so lookups take no
- * bus-wide lock: each bus is an immutable, sorted snapshot published with a
- * release store and searched with an acquire load. Registration copies the
- * snapshot; retired snapshots live until the VM dies. A registration's own
+ * bus-wide lock: each bus is a copy-on-write table (cow_table.h) of the
+ * registrations by base address, whose retired snapshots live until the VM
+ * dies. A registration's own
  * mutex serialises its callbacks, and unregistration takes that mutex once
  * after unpublishing, so when it returns no callback runs or will run.
  */
@@ -16,32 +16,19 @@
 int core_bus_init(struct hvabs_vm *vm)
 {
 	for (int i = 0; i < 2; i++) {
-		struct bus_table *t = calloc(1, sizeof(*t));
-		if (!t) {
+		int rc = cow_table_init(&vm->bus[i]);
+		if (rc) {
 			core_bus_fini(vm);
-			return -ENOMEM;
+			return rc;
 		}
-		atomic_init(&vm->bus[i].table, t);
 	}
 	return 0;
 }
 
-static void free_tables(struct bus_table *t)
-{
-	while (t) {
-		struct bus_table *o = t->older;
-		free(t->devs);
-		free(t);
-		t = o;
-	}
-}
-
 void core_bus_fini(struct hvabs_vm *vm)
 {
-	for (int i = 0; i < 2; i++) {
-		free_tables(atomic_load(&vm->bus[i].table));
-		atomic_store(&vm->bus[i].table, NULL);
-	}
+	for (int i = 0; i < 2; i++)
+		cow_table_fini(&vm->bus[i]);
 	struct hvabs_bus_dev *d = vm->all_devs;
 	while (d) {
 		struct hvabs_bus_dev *n = d->next_all;
@@ -52,36 +39,13 @@ void core_bus_fini(struct hvabs_vm *vm)
 	vm->all_devs = NULL;
 }
 
-/* Publishes a new snapshot of @p bus with @p add inserted or @p del removed. vm->lock held. */
-static int publish(struct bus *bus, struct hvabs_bus_dev *add, struct hvabs_bus_dev *del)
+/* The registration holding @p addr in snapshot @p s, or NULL. */
+static struct hvabs_bus_dev *find(const struct cow_snap *s, uint64_t addr)
 {
-	struct bus_table *old = atomic_load_explicit(&bus->table, memory_order_relaxed);
-	struct bus_table *t = calloc(1, sizeof(*t));
-	size_t n = old->n + (add ? 1 : 0);
+	const struct cow_entry *e = cow_snap_floor(s, addr);
+	struct hvabs_bus_dev *d = e ? e->item : NULL;
 
-	if (!t)
-		return -ENOMEM;
-	t->devs = calloc(n ? n : 1, sizeof(*t->devs));
-	if (!t->devs) {
-		free(t);
-		return -ENOMEM;
-	}
-	size_t j = 0;
-	for (size_t i = 0; i < old->n; i++) {
-		if (old->devs[i] == del)
-			continue;
-		if (add && add->base < old->devs[i]->base) {
-			t->devs[j++] = add;
-			add = NULL;
-		}
-		t->devs[j++] = old->devs[i];
-	}
-	if (add)
-		t->devs[j++] = add;
-	t->n = j;
-	t->older = old;
-	atomic_store_explicit(&bus->table, t, memory_order_release);
-	return 0;
+	return d && addr - d->base < d->len ? d : NULL;
 }
 
 int hvabs_bus_register(struct hvabs_vm *vm, enum hvabs_space space, uint64_t base, uint64_t len,
@@ -106,24 +70,23 @@ int hvabs_bus_register(struct hvabs_vm *vm, enum hvabs_space space, uint64_t bas
 
 	int rc = 0;
 	pthread_mutex_lock(&vm->lock);
-	struct bus_table *t = atomic_load(&vm->bus[space].table);
-	for (size_t i = 0; i < t->n; i++) {
-		struct hvabs_bus_dev *o = t->devs[i];
-		if (base <= o->base + (o->len - 1) && o->base <= base + (len - 1)) {
-			hvabs_log(&vm->be->logger, HVABS_LOG_ERROR, CORE,
-				  "%s range 0x%llx+0x%llx overlaps a device at 0x%llx+0x%llx",
-				  space == HVABS_SPACE_PIO ? "port" : "MMIO",
-				  (unsigned long long)base, (unsigned long long)len,
-				  (unsigned long long)o->base, (unsigned long long)o->len);
-			rc = -EEXIST;
-			break;
-		}
+	/* Registrations never overlap, so only the last one starting inside the range can. */
+	const struct cow_entry *last =
+	    cow_snap_floor(cow_table_snap(&vm->bus[space]), base + len - 1);
+	struct hvabs_bus_dev *o = last ? last->item : NULL;
+	if (o && o->base + (o->len - 1) >= base) {
+		hvabs_log(&vm->be->logger, HVABS_LOG_ERROR, CORE,
+			  "%s range 0x%llx+0x%llx overlaps a device at 0x%llx+0x%llx",
+			  space == HVABS_SPACE_PIO ? "port" : "MMIO", (unsigned long long)base,
+			  (unsigned long long)len, (unsigned long long)o->base,
+			  (unsigned long long)o->len);
+		rc = -EEXIST;
 	}
 	/* Hypervisors that only forward claimed ranges (Xen) learn of it here. */
 	if (!rc && BE_HAS(vm->be, io_claim))
 		rc = vm->be->ops->io_claim(vm->bvm, space, base, len);
 	if (!rc)
-		rc = publish(&vm->bus[space], d, NULL);
+		rc = cow_table_insert(&vm->bus[space], base, d);
 	if (!rc) {
 		d->next_all = vm->all_devs;
 		vm->all_devs = d;
@@ -148,7 +111,7 @@ void hvabs_bus_unregister(struct hvabs_bus_dev *d)
 	if (!atomic_load(&d->removed)) {
 		/* On allocation failure the device stays in the table but is
 		 * marked removed, which dispatch honours: still correct. */
-		(void)publish(&vm->bus[d->space], NULL, d);
+		(void)cow_table_remove(&vm->bus[d->space], d);
 		atomic_store(&d->removed, true);
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -167,28 +130,10 @@ void hvabs_bus_dev_unlock(struct hvabs_bus_dev *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static struct hvabs_bus_dev *lookup(struct hvabs_vm *vm, uint32_t space, uint64_t addr)
-{
-	struct bus_table *t = atomic_load_explicit(&vm->bus[space].table, memory_order_acquire);
-	size_t lo = 0, hi = t->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->devs[mid]->base <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	struct hvabs_bus_dev *d = t->devs[lo - 1];
-	return addr - d->base < d->len ? d : NULL;
-}
-
 int core_bus_dispatch(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32_t size,
 		      int is_write, uint64_t *val)
 {
-	struct hvabs_bus_dev *d = lookup(vm, space, addr);
+	struct hvabs_bus_dev *d = find(cow_table_snap(&vm->bus[space]), addr);
 	int rc = -ENOENT;
 
 	if (!d)

@@ -160,13 +160,18 @@ static int ioev_matches(const struct hvabs_ioeventfd_spec *e, uint32_t space, ui
 	return 1;
 }
 
+int core_irq_init(struct hvabs_vm *vm)
+{
+	return cow_table_init(&vm->ioev_fallback);
+}
+
 int core_ioev_fallback(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32_t size,
 		       uint64_t val)
 {
-	struct ioev_table *t = atomic_load_explicit(&vm->ioev_fallback, memory_order_acquire);
+	const struct cow_snap *s = cow_table_snap(&vm->ioev_fallback);
 
-	for (size_t i = 0; t && i < t->n; i++) {
-		struct hvabs_ioeventfd *e = t->evs[i];
+	for (size_t i = cow_snap_lower(s, addr); i < s->n && s->e[i].key == addr; i++) {
+		struct hvabs_ioeventfd *e = s->e[i].item;
 		if (ioev_matches(&e->ev, space, addr, size, val)) {
 			uint64_t one = 1;
 			/* EAGAIN only when the counter is saturated: already signalled. */
@@ -176,39 +181,6 @@ int core_ioev_fallback(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint3
 		}
 	}
 	return -ENOENT;
-}
-
-/* Rebuilds the fallback table from vm->ioevs. vm->lock held. */
-static int ioev_republish(struct hvabs_vm *vm)
-{
-	struct ioev_table *t = calloc(1, sizeof(*t));
-	size_t n = 0;
-
-	if (!t)
-		return -ENOMEM;
-	for (struct hvabs_ioeventfd *e = vm->ioevs; e; e = e->next)
-		n += !e->kernel;
-	t->evs = calloc(n ? n : 1, sizeof(*t->evs));
-	if (!t->evs) {
-		free(t);
-		return -ENOMEM;
-	}
-	for (struct hvabs_ioeventfd *e = vm->ioevs; e; e = e->next)
-		if (!e->kernel)
-			t->evs[t->n++] = e;
-	struct ioev_table *old = atomic_load(&vm->ioev_fallback);
-	if (old) {
-		old->older = vm->ioev_retired;
-		vm->ioev_retired = old;
-	}
-	/* An empty table is published as NULL so the run loop skips the check. */
-	if (t->n == 0) {
-		t->older = vm->ioev_retired;
-		vm->ioev_retired = t;
-		t = NULL;
-	}
-	atomic_store_explicit(&vm->ioev_fallback, t, memory_order_release);
-	return 0;
 }
 
 static void ioev_release(struct hvabs_ioeventfd *e);
@@ -252,7 +224,7 @@ int hvabs_ioeventfd_create(struct hvabs_vm *vm, const struct hvabs_ioeventfd_spe
 		e->next = vm->ioevs;
 		vm->ioevs = e;
 		if (!e->kernel) {
-			rc = ioev_republish(vm);
+			rc = cow_table_insert(&vm->ioev_fallback, ev->addr, e);
 			if (rc)
 				vm->ioevs = e->next;
 		}
@@ -301,7 +273,8 @@ void hvabs_ioeventfd_destroy(struct hvabs_ioeventfd *e)
 			break;
 		}
 	if (!e->kernel) {
-		(void)ioev_republish(vm);
+		/* On allocation failure it stays in the table; its fd stays open too. */
+		(void)cow_table_remove(&vm->ioev_fallback, e);
 		e->next = vm->ioev_dead;
 		vm->ioev_dead = e;
 	}
@@ -325,17 +298,7 @@ void core_irq_fini(struct hvabs_vm *vm)
 			ioev_release(e);
 		}
 	}
-	struct ioev_table *t = atomic_exchange(&vm->ioev_fallback, NULL);
-	if (t) {
-		t->older = vm->ioev_retired;
-		vm->ioev_retired = t;
-	}
-	while (vm->ioev_retired) {
-		t = vm->ioev_retired;
-		vm->ioev_retired = t->older;
-		free(t->evs);
-		free(t);
-	}
+	cow_table_fini(&vm->ioev_fallback);
 }
 
 /* ---- host I/O callbacks for backends that emulate instructions ---- */
@@ -367,8 +330,7 @@ static int hio_mmio_write(void *o, uint64_t gpa, const void *data, uint32_t size
 	struct hvabs_vm *vm = o;
 	uint64_t val = core_le_load(data, size);
 
-	if (atomic_load(&vm->ioev_fallback) &&
-	    core_ioev_fallback(vm, HVABS_SPACE_MMIO, gpa, size, val) == 0)
+	if (core_ioev_fallback(vm, HVABS_SPACE_MMIO, gpa, size, val) == 0)
 		return 0;
 	int rc = hvabs_bus_write(vm, HVABS_SPACE_MMIO, gpa, size, val);
 	return rc == -ENOENT ? 0 : rc;

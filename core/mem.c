@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Guest memory map. Readers (vCPU threads, the event loop) look regions up
- * without a lock in an immutable snapshot; writers build a new snapshot and
- * publish it with a release store. Old snapshots and removed regions are kept
+ * without a lock in a copy-on-write table of the regions by guest-physical
+ * address (cow_table.h). Its old snapshots and removed regions are kept
  * until the map is destroyed, so a reader never sees freed memory: memory
  * regions change a handful of times in a VM's life, so this costs little.
  */
@@ -26,14 +26,8 @@ struct region {
 	struct region *next_all;
 };
 
-struct snap {
-	size_t n;
-	struct region **r; /* sorted by gpa */
-	struct snap *older;
-};
-
 struct hvabs_mem {
-	_Atomic(struct snap *) snap;
+	struct cow_table regions; /* struct region by gpa */
 	pthread_mutex_t wlock;
 	struct region *all;
 	int tracking;
@@ -42,15 +36,12 @@ struct hvabs_mem {
 int hvabs_mem_create(struct hvabs_mem **out)
 {
 	struct hvabs_mem *m = calloc(1, sizeof(*m));
-	struct snap *s = calloc(1, sizeof(*s));
 
-	if (!m || !s) {
+	if (!m || cow_table_init(&m->regions)) {
 		free(m);
-		free(s);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&m->wlock, NULL);
-	atomic_init(&m->snap, s);
 	*out = m;
 	return 0;
 }
@@ -59,13 +50,7 @@ void hvabs_mem_destroy(struct hvabs_mem *m)
 {
 	if (!m)
 		return;
-	struct snap *s = atomic_load(&m->snap);
-	while (s) {
-		struct snap *o = s->older;
-		free(s->r);
-		free(s);
-		s = o;
-	}
+	cow_table_fini(&m->regions);
 	struct region *r = m->all;
 	while (r) {
 		struct region *n = r->next_all;
@@ -77,65 +62,24 @@ void hvabs_mem_destroy(struct hvabs_mem *m)
 	free(m);
 }
 
-static struct snap *cur(const struct hvabs_mem *m)
+static const struct cow_snap *cur(const struct hvabs_mem *m)
 {
-	return atomic_load_explicit(&((struct hvabs_mem *)m)->snap, memory_order_acquire);
+	return cow_table_snap(&m->regions);
 }
 
-/* Last region whose start is <= gpa, or NULL. */
-static struct region *find(const struct snap *s, uint64_t gpa)
+/* The region holding @p gpa, or NULL. */
+static struct region *find(const struct cow_snap *s, uint64_t gpa)
 {
-	size_t lo = 0, hi = s->n;
+	const struct cow_entry *e = cow_snap_floor(s, gpa);
+	struct region *r = e ? e->item : NULL;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->r[mid]->gpa <= gpa)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return NULL;
-	struct region *r = s->r[lo - 1];
-	return gpa - r->gpa < r->size ? r : NULL;
+	return r && gpa - r->gpa < r->size ? r : NULL;
 }
 
 static size_t bitmap_words(uint64_t size)
 {
 	uint64_t pages = (size + HVABS_PAGE_SIZE - 1) / HVABS_PAGE_SIZE;
 	return (size_t)((pages + 63) / 64);
-}
-
-/* Publishes a copy of the current snapshot with @p add inserted or @p del removed. */
-static int republish(struct hvabs_mem *m, struct region *add, struct region *del)
-{
-	struct snap *old = cur(m);
-	struct snap *s = calloc(1, sizeof(*s));
-	size_t n = old->n + (add ? 1 : 0) - (del ? 1 : 0);
-
-	if (!s)
-		return -ENOMEM;
-	s->r = calloc(n ? n : 1, sizeof(*s->r));
-	if (!s->r) {
-		free(s);
-		return -ENOMEM;
-	}
-	size_t j = 0;
-	for (size_t i = 0; i < old->n; i++) {
-		if (old->r[i] == del)
-			continue;
-		if (add && add->gpa < old->r[i]->gpa) {
-			s->r[j++] = add;
-			add = NULL;
-		}
-		s->r[j++] = old->r[i];
-	}
-	if (add)
-		s->r[j++] = add;
-	s->n = j;
-	s->older = old;
-	atomic_store_explicit(&m->snap, s, memory_order_release);
-	return 0;
 }
 
 int hvabs_mem_add_region(struct hvabs_mem *m, uint64_t gpa, uint64_t size, void *hva,
@@ -152,15 +96,10 @@ int hvabs_mem_add_region(struct hvabs_mem *m, uint64_t gpa, uint64_t size, void 
 	r->flags = flags;
 
 	pthread_mutex_lock(&m->wlock);
-	struct snap *s = cur(m);
-	int rc = 0;
-	for (size_t i = 0; i < s->n; i++) {
-		struct region *o = s->r[i];
-		if (gpa <= o->gpa + (o->size - 1) && o->gpa <= gpa + (size - 1)) {
-			rc = -EEXIST;
-			break;
-		}
-	}
+	/* Regions never overlap, so only the last one starting inside the range can. */
+	const struct cow_entry *last = cow_snap_floor(cur(m), gpa + size - 1);
+	const struct region *o = last ? last->item : NULL;
+	int rc = o && o->gpa + (o->size - 1) >= gpa ? -EEXIST : 0;
 	if (!rc && m->tracking) {
 		_Atomic uint64_t *bm = calloc(bitmap_words(size), sizeof(uint64_t));
 		if (!bm)
@@ -169,7 +108,7 @@ int hvabs_mem_add_region(struct hvabs_mem *m, uint64_t gpa, uint64_t size, void 
 		atomic_store(&r->tracking, 1);
 	}
 	if (!rc)
-		rc = republish(m, r, NULL);
+		rc = cow_table_insert(&m->regions, gpa, r);
 	if (rc) {
 		free((void *)atomic_load(&r->dirty));
 		free(r);
@@ -186,12 +125,9 @@ int hvabs_mem_remove_region(struct hvabs_mem *m, uint64_t gpa)
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&m->wlock);
-	struct snap *s = cur(m);
-	for (size_t i = 0; i < s->n; i++)
-		if (s->r[i]->gpa == gpa) {
-			rc = republish(m, NULL, s->r[i]);
-			break;
-		}
+	struct region *r = find(cur(m), gpa);
+	if (r && r->gpa == gpa)
+		rc = cow_table_remove(&m->regions, r);
 	pthread_mutex_unlock(&m->wlock);
 	return rc;
 }
@@ -221,11 +157,11 @@ size_t hvabs_mem_region_count(const struct hvabs_mem *m)
 
 int hvabs_mem_region_get(const struct hvabs_mem *m, size_t index, struct hvabs_mem_region *out)
 {
-	struct snap *s = cur(m);
+	const struct cow_snap *s = cur(m);
 
 	if (index >= s->n)
 		return -ERANGE;
-	fill_out(s->r[index], out);
+	fill_out(s->e[index].item, out);
 	return 0;
 }
 
@@ -261,7 +197,7 @@ static void mark(struct region *r, uint64_t gpa, uint64_t len)
 static int walk(const struct hvabs_mem *m, uint64_t gpa, uint64_t len, uint8_t *rbuf,
 		const uint8_t *wbuf, int fill, uint8_t byte)
 {
-	struct snap *s = cur(m);
+	const struct cow_snap *s = cur(m);
 
 	if (len == 0)
 		return 0;
@@ -374,21 +310,17 @@ void hvabs_mem_mark_dirty(struct hvabs_mem *m, uint64_t gpa, uint64_t len)
 
 int hvabs_mem_get_dirty(struct hvabs_mem *m, uint64_t gpa, uint64_t *bitmap, size_t words)
 {
-	struct snap *s = cur(m);
+	struct region *r = find(cur(m), gpa);
 
-	for (size_t i = 0; i < s->n; i++) {
-		struct region *r = s->r[i];
-		if (r->gpa != gpa)
-			continue;
-		_Atomic uint64_t *bm = atomic_load(&r->dirty);
-		if (!bm || !atomic_load(&r->tracking))
-			return -EINVAL;
-		size_t need = bitmap_words(r->size);
-		if (words < need)
-			return -ENOSPC;
-		for (size_t w = 0; w < need; w++)
-			bitmap[w] = atomic_exchange_explicit(&bm[w], 0, memory_order_relaxed);
-		return 0;
-	}
-	return -ENOENT;
+	if (!r || r->gpa != gpa)
+		return -ENOENT;
+	_Atomic uint64_t *bm = atomic_load(&r->dirty);
+	if (!bm || !atomic_load(&r->tracking))
+		return -EINVAL;
+	size_t need = bitmap_words(r->size);
+	if (words < need)
+		return -ENOSPC;
+	for (size_t w = 0; w < need; w++)
+		bitmap[w] = atomic_exchange_explicit(&bm[w], 0, memory_order_relaxed);
+	return 0;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "cow_table.h"
 #include "hvabs/hvabs.h"
 #include "hvabs/plugin/backend.h"
 
@@ -25,13 +26,6 @@ struct hvabs_backend {
 	char name[32];
 };
 
-/* Immutable snapshot of a bus: replaced as a whole on (un)registration. */
-struct bus_table {
-	size_t n;
-	struct hvabs_bus_dev **devs; /* sorted by base */
-	struct bus_table *older;     /* retired snapshots, freed at VM destroy */
-};
-
 struct hvabs_bus_dev {
 	struct hvabs_vm *vm;
 	uint32_t space;
@@ -43,18 +37,6 @@ struct hvabs_bus_dev {
 	pthread_mutex_t lock;
 	atomic_bool removed;
 	struct hvabs_bus_dev *next_all; /* every registration ever, freed at VM destroy */
-};
-
-struct bus {
-	_Atomic(struct bus_table *) table;
-	struct bus_table *retired;
-};
-
-/* A fallback ioeventfd, checked by the run loop before bus dispatch. */
-struct ioev_table {
-	size_t n;
-	struct hvabs_ioeventfd **evs;
-	struct ioev_table *older;
 };
 
 struct hvabs_ioeventfd {
@@ -101,9 +83,10 @@ struct hvabs_vm {
 	struct hvabs_caps caps;
 	struct hvabs_host_io host_io;
 	struct hvabs_mem *mem;
-	struct bus bus[2];
-	_Atomic(struct ioev_table *) ioev_fallback;
-	struct ioev_table *ioev_retired;
+	struct cow_table bus[2]; /* per space: struct hvabs_bus_dev by base */
+	/* ioeventfds the kernel does not handle, by address: the run loop
+	 * matches writes against them before bus dispatch */
+	struct cow_table ioev_fallback;
 	pthread_mutex_t lock; /* registrations, vcpu array, lists */
 	struct hvabs_vcpu **vcpus;
 	uint32_t max_vcpus;
@@ -137,6 +120,7 @@ int core_bus_dispatch(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32
 		      int is_write, uint64_t *val);
 int core_ioev_fallback(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32_t size,
 		       uint64_t val);
+int core_irq_init(struct hvabs_vm *vm);
 void core_irq_fini(struct hvabs_vm *vm);
 void core_host_io_init(struct hvabs_vm *vm);
 void core_host_log(void *opaque, enum hvabs_log_level level, const char *component,

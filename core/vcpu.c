@@ -162,8 +162,7 @@ static void dispatch_access(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 	}
 	for (uint32_t i = 0; i < count && hvabs_exit_access_element(exit, i, &el) == 0; i++) {
 		uint64_t val = el.is_write ? el.value : 0;
-		if (el.is_write && atomic_load_explicit(&vm->ioev_fallback, memory_order_relaxed) &&
-		    core_ioev_fallback(vm, space, el.addr, el.size, val) == 0) {
+		if (el.is_write && core_ioev_fallback(vm, space, el.addr, el.size, val) == 0) {
 			stat_inc(&v->stats.ioeventfd_fallback);
 			continue;
 		}

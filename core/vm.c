@@ -53,6 +53,9 @@ int hvabs_vm_create(struct hvabs_backend *be, const struct hvabs_vm_config *cfg,
 	rc = core_bus_init(vm);
 	if (rc)
 		goto err_mem;
+	rc = core_irq_init(vm);
+	if (rc)
+		goto err_bus;
 	core_host_io_init(vm);
 	vm->vcpus = calloc(vm->max_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
@@ -91,6 +94,7 @@ err_bvm:
 err_vcpus:
 	free(vm->vcpus);
 err_bus:
+	core_irq_fini(vm);
 	core_bus_fini(vm);
 err_mem:
 	hvabs_mem_destroy(vm->mem);
