@@ -5,6 +5,8 @@
  * the run loop in kvm_vcpu.c, register state in kvm_regs.c and the state
  * blobs in kvm_state.c. Only <linux/kvm.h> describes the kernel interface
  * (Documentation/virt/kvm/api.rst is the reference cited as "api.rst").
+ * Every call on /dev/kvm and the fds derived from it goes through the VM's
+ * syscall seam (backends/common/sys_seam.h), where tests inject failures.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,39 +14,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kvm_priv.h"
 
-int kvm_ioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
-}
-
 int kvm_check_cap(struct hvabs_be_vm *vm, long cap)
 {
 	/* The VM ioctl answers for this VM (api.rst 4.4); fall back to /dev/kvm. */
 	int fd = vm->vm_fd >= 0 ? vm->vm_fd : vm->kvm_fd;
-	int r = kvm_ioctl(fd, KVM_CHECK_EXTENSION, (void *)cap);
+	int r = sys_seam_ioctl(vm->sys, fd, KVM_CHECK_EXTENSION, (void *)cap);
 
 	return r < 0 ? 0 : r;
-}
-
-/* Fails the Nth step of a site when the options asked for it (leak tests). */
-int kvm_fault(struct hvabs_be_vm *vm, enum kvm_fault_site site, const char *what)
-{
-	if (!vm->fail_at[site] || ++vm->steps[site] != vm->fail_at[site])
-		return 0;
-	hvabs_host_logf(vm->host, HVABS_LOG_INFO, KVM, "injected failure at step %u (%s)",
-			vm->steps[site], what);
-	return -EIO;
 }
 
 static const char *dev_path(void)
@@ -55,10 +36,10 @@ static const char *dev_path(void)
 }
 
 /* Opens the KVM device and checks that it speaks the one API we know. */
-static int open_kvm(char *why, size_t why_len, int *out)
+static int open_kvm(const struct sys_seam *sys, char *why, size_t why_len, int *out)
 {
 	const char *path = dev_path();
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd = sys->open(path, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
 		int e = errno;
@@ -73,7 +54,7 @@ static int open_kvm(char *why, size_t why_len, int *out)
 			snprintf(why, why_len, "cannot open %s: %s", path, strerror(e));
 		return -ENODEV;
 	}
-	int v = kvm_ioctl(fd, KVM_GET_API_VERSION, NULL);
+	int v = sys_seam_ioctl(sys, fd, KVM_GET_API_VERSION, NULL);
 	if (v != KVM_API_EXPECTED) {
 		if (v < 0)
 			snprintf(why, why_len, "%s is not a KVM device (KVM_GET_API_VERSION: %s)",
@@ -81,7 +62,7 @@ static int open_kvm(char *why, size_t why_len, int *out)
 		else
 			snprintf(why, why_len, "%s speaks KVM API version %d, expected %d", path, v,
 				 KVM_API_EXPECTED);
-		close(fd);
+		sys->close(fd);
 		return -ENODEV;
 	}
 	/* The run loop relies on these two (api.rst 4.35, 5 "immediate_exit"). */
@@ -91,9 +72,9 @@ static int open_kvm(char *why, size_t why_len, int *out)
 	} need[] = {{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
 		    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"}};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (kvm_ioctl(fd, KVM_CHECK_EXTENSION, (void *)need[i].cap) <= 0) {
+		if (sys_seam_ioctl(sys, fd, KVM_CHECK_EXTENSION, (void *)need[i].cap) <= 0) {
 			snprintf(why, why_len, "%s lacks %s", path, need[i].name);
-			close(fd);
+			sys->close(fd);
 			return -ENODEV;
 		}
 	*out = fd;
@@ -102,13 +83,15 @@ static int open_kvm(char *why, size_t why_len, int *out)
 
 static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 {
+	const struct sys_seam *sys;
 	int fd;
-	int rc = open_kvm(why, why_len, &fd);
+	int rc = sys_seam_select(host, KVM, KVM_SYS_ENV, &sys, why, why_len);
 
-	(void)host;
+	if (!rc)
+		rc = open_kvm(sys, why, why_len, &fd);
 	if (rc)
 		return rc;
-	close(fd);
+	sys->close(fd);
 	return 0;
 }
 
@@ -141,10 +124,6 @@ static int kvm_option(void *ctx, const char *key, const char *val)
 
 	if (val && !strcmp(key, "irq_base"))
 		rc = hvabs_option_u32(val, UINT32_MAX, &vm->irq_base);
-	else if (val && !strcmp(key, "fail_vm_step"))
-		rc = hvabs_option_u32(val, UINT32_MAX, &vm->fail_at[KVM_FAULT_VM]);
-	else if (val && !strcmp(key, "fail_vcpu_step"))
-		rc = hvabs_option_u32(val, UINT32_MAX, &vm->fail_at[KVM_FAULT_VCPU]);
 	else if (val && !strcmp(key, "crosscheck"))
 		rc = parse_bool(val, &vm->xc_enable);
 	else if (val && !strcmp(key, "crosscheck_corrupt"))
@@ -170,32 +149,25 @@ static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 	return rc;
 }
 
-/* The parts of vm_create that talk to /dev/kvm, each a step fault injection can fail. */
+/* The parts of vm_create that talk to /dev/kvm. */
 static int open_vm(struct hvabs_be_vm *vm, const struct hvabs_be_vm_config *cfg)
 {
 	char why[256];
-	int rc = kvm_fault(vm, KVM_FAULT_VM, "open");
+	int rc = sys_seam_select(vm->host, KVM, KVM_SYS_ENV, &vm->sys, why, sizeof(why));
 
-	if (!rc) {
-		rc = open_kvm(why, sizeof(why), &vm->kvm_fd);
-		if (rc)
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "%s", why);
-	}
 	if (!rc)
-		rc = kvm_fault(vm, KVM_FAULT_VM, "KVM_CREATE_VM");
-	if (!rc) {
-		rc = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
-		if (rc >= 0) {
-			vm->vm_fd = rc;
-			rc = 0;
-		} else {
-			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "KVM_CREATE_VM: %s",
-					strerror(-rc));
-		}
-	}
-	if (rc)
+		rc = open_kvm(vm->sys, why, sizeof(why), &vm->kvm_fd);
+	if (rc) {
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "%s", why);
 		return rc;
-	int sz = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	}
+	rc = kvm_dev_ioctl(vm, KVM_CREATE_VM, NULL);
+	if (rc < 0) {
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "KVM_CREATE_VM: %s", strerror(-rc));
+		return rc;
+	}
+	vm->vm_fd = rc;
+	int sz = kvm_dev_ioctl(vm, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (sz < (int)sizeof(struct kvm_run))
 		return sz < 0 ? sz : -EIO;
 	vm->run_size = (size_t)sz;
@@ -226,15 +198,10 @@ static int setup_vm(struct hvabs_be_vm *vm, uint32_t flags)
 	int rc = 0;
 
 	/* Both must precede KVM_CREATE_VCPU (api.rst 4.40, 4.60). */
-	if (kvm_check_cap(vm, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
-		rc = kvm_fault(vm, KVM_FAULT_VM, "KVM_SET_IDENTITY_MAP_ADDR");
-		if (!rc)
-			rc = kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
-	}
+	if (kvm_check_cap(vm, KVM_CAP_SET_IDENTITY_MAP_ADDR))
+		rc = kvm_vm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &ident);
 	if (!rc)
-		rc = kvm_fault(vm, KVM_FAULT_VM, "KVM_SET_TSS_ADDR");
-	if (!rc)
-		rc = kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)(uintptr_t)KVM_TSS_GPA);
+		rc = kvm_vm_ioctl(vm, KVM_SET_TSS_ADDR, (void *)(uintptr_t)KVM_TSS_GPA);
 	if (rc) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "VMX real-mode pages: %s",
 				strerror(-rc));
@@ -243,15 +210,11 @@ static int setup_vm(struct hvabs_be_vm *vm, uint32_t flags)
 	if (!(flags & HVABS_VM_F_IRQCHIP))
 		return 0;
 	/* PIC pair + IOAPIC + a LAPIC per vCPU, then the PIT (api.rst 4.24, 4.70). */
-	rc = kvm_fault(vm, KVM_FAULT_VM, "KVM_CREATE_IRQCHIP");
-	if (!rc)
-		rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+	rc = kvm_vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
 	if (!rc) {
 		/* A dummy speaker port 0x61 in the kernel, as the PIT's gate needs. */
 		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-		rc = kvm_fault(vm, KVM_FAULT_VM, "KVM_CREATE_PIT2");
-		if (!rc)
-			rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+		rc = kvm_vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
 	}
 	if (rc) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "in-kernel irqchip: %s",
@@ -296,11 +259,11 @@ static void vm_destroy(struct hvabs_be_vm *vm)
 	/* Closing the VM fd drops the irqchip, irqfds, ioeventfds and slots in the kernel. */
 	kvm_xcheck_fini(vm);
 	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
+		vm->sys->close(vm->vm_fd);
 	kvm_irq_fini(vm);
 	kvm_mem_fini(vm);
 	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+		vm->sys->close(vm->kvm_fd);
 	free(vm->vcpus);
 	pthread_cond_destroy(&vm->cond);
 	kvm_ratelimit_fini(&vm->rl);
@@ -321,6 +284,7 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 	if (!vm)
 		return -ENOMEM;
 	vm->host = host;
+	vm->sys = sys_seam_real();
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
 	vm->irq_base = KVM_IRQ_BASE_DEFAULT;
@@ -343,8 +307,7 @@ static int vm_create(const struct hvabs_host *host, const struct hvabs_be_vm_con
 		rc = setup_vm(vm, cfg->flags);
 	if (!rc) {
 		vm->vcpus = calloc(vm->max_vcpus, sizeof(*vm->vcpus));
-		rc = kvm_fault(vm, KVM_FAULT_VM, "vcpu table");
-		if (!vm->vcpus && !rc)
+		if (!vm->vcpus)
 			rc = -ENOMEM;
 	}
 	if (rc) {

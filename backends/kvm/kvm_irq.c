@@ -82,7 +82,7 @@ static int push_routes(struct hvabs_be_vm *vm)
 		e->u.msi.address_hi = (uint32_t)(vm->msi[i].addr >> 32);
 		e->u.msi.data = vm->msi[i].data;
 	}
-	int rc = kvm_ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, t);
+	int rc = kvm_vm_ioctl(vm, KVM_SET_GSI_ROUTING, t);
 	free(t);
 	if (rc)
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM,
@@ -96,7 +96,7 @@ int kvm_irq_line(struct hvabs_be_vm *vm, uint32_t gsi, uint32_t level)
 		return -EINVAL;
 	if (vm->irqchip) {
 		struct kvm_irq_level l = {.irq = gsi, .level = level};
-		return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+		return kvm_vm_ioctl(vm, KVM_IRQ_LINE, &l);
 	}
 	uint32_t bit = 1u << gsi;
 	pthread_mutex_lock(&vm->lock);
@@ -134,7 +134,7 @@ void kvm_irq_inject_pending(struct hvabs_be_vcpu *v)
 	if (p && run->ready_for_interrupt_injection) {
 		uint32_t gsi = (uint32_t)__builtin_ctz(p);
 		struct kvm_interrupt ki = {.irq = vm->irq_base + gsi};
-		int rc = kvm_ioctl(v->fd, KVM_INTERRUPT, &ki);
+		int rc = kvm_vcpu_ioctl(v, KVM_INTERRUPT, &ki);
 		if (rc)
 			hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM,
 					"line %u: KVM_INTERRUPT vector 0x%x: %s", gsi, ki.irq,
@@ -156,7 +156,7 @@ int kvm_msi(struct hvabs_be_vm *vm, uint64_t addr, uint32_t data)
 	if (!(vm->features & HVABS_CAP_MSI))
 		return -ENOTSUP;
 	/* > 0: delivered; 0: the guest blocked it (masked, APIC off): both are success. */
-	int rc = kvm_ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &m);
+	int rc = kvm_vm_ioctl(vm, KVM_SIGNAL_MSI, &m);
 	return rc < 0 ? rc : 0;
 }
 
@@ -165,7 +165,7 @@ static int irqfd_ioctl(struct hvabs_be_vm *vm, int fd, uint32_t gsi, int assign)
 	struct kvm_irqfd f = {
 	    .fd = (uint32_t)fd, .gsi = gsi, .flags = assign ? 0u : KVM_IRQFD_FLAG_DEASSIGN};
 
-	return kvm_ioctl(vm->vm_fd, KVM_IRQFD, &f);
+	return kvm_vm_ioctl(vm, KVM_IRQFD, &f);
 }
 
 /* Lowest GSI above the irqchip lines that no MSI route uses. vm->lock held. */
@@ -279,5 +279,5 @@ int kvm_ioeventfd(struct hvabs_be_vm *vm, int fd, const struct hvabs_ioeventfd_s
 		     (match ? (uint32_t)KVM_IOEVENTFD_FLAG_DATAMATCH : 0u) |
 		     (assign ? 0u : (uint32_t)KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
-	return kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &k);
+	return kvm_vm_ioctl(vm, KVM_IOEVENTFD, &k);
 }

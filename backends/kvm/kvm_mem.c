@@ -67,7 +67,7 @@ static int set_region(struct hvabs_be_vm *vm, uint32_t id, uint64_t gpa, uint64_
 	    .userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 
-	return kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+	return kvm_vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
 static int check_flags(struct hvabs_be_vm *vm, uint32_t flags)
@@ -189,7 +189,7 @@ int kvm_dirty_log(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint64_t 
 		memset(&log, 0, sizeof(log));
 		log.slot = (uint32_t)id;
 		log.dirty_bitmap = bitmap;
-		rc = kvm_ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log);
+		rc = kvm_vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return rc;

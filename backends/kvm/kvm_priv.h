@@ -12,9 +12,12 @@
 #include "hvabs/plugin/backend.h"
 #include "hvabs/plugin/helpers.h"
 #include "hvabs/x86emu.h"
+#include "sys_seam.h"
 
 #define KVM		"kvm"
 #define KVM_DEV_DEFAULT "/dev/kvm"
+/* Environment: a shared object whose table wraps the system calls (tests only). */
+#define KVM_SYS_ENV "HVABS_KVM_SYS"
 /* The only KVM API version there has ever been (Documentation/virt/kvm/api.rst 4.1). */
 #define KVM_API_EXPECTED 12
 
@@ -46,13 +49,6 @@ enum kvm_vcpu_state {
 	KVM_VS_IN_RUN = 1,    /* about to enter or inside KVM_RUN */
 	KVM_VS_SIGNALING = 2, /* a kicker is sending the signal right now */
 	KVM_VS_SIGNALED = 3,  /* a kick signal is (or was) pending on the thread */
-};
-
-/* Backend options (vm_create's `options`) that inject failures, for leak tests. */
-enum kvm_fault_site {
-	KVM_FAULT_VM = 0,   /* a step of vm_create */
-	KVM_FAULT_VCPU = 1, /* a step of vcpu_create */
-	KVM_FAULT_COUNT = 2,
 };
 
 struct kvm_slot {
@@ -100,6 +96,7 @@ struct hvabs_be_vcpu {
 
 struct hvabs_be_vm {
 	const struct hvabs_host *host;
+	const struct sys_seam *sys; /* every call on /dev/kvm and its fds, chosen at vm_create */
 	int kvm_fd;
 	int vm_fd;
 	size_t run_size;
@@ -129,10 +126,6 @@ struct hvabs_be_vm {
 	uint32_t irq_levels;
 	atomic_uint irq_pending;
 
-	/* Fault injection: fail the Nth step of a site (0 = never). */
-	uint32_t fail_at[KVM_FAULT_COUNT];
-	uint32_t steps[KVM_FAULT_COUNT];
-
 	/* Rate limit for guest-triggered log lines. */
 	struct kvm_ratelimit rl;
 
@@ -144,9 +137,23 @@ struct hvabs_be_vm {
 	struct kvm_xc_vm *xc;
 };
 
+/* The ioctls on /dev/kvm, the VM and a vCPU, through the seam: result or negative errno. */
+static inline int kvm_dev_ioctl(struct hvabs_be_vm *vm, unsigned long req, void *arg)
+{
+	return sys_seam_ioctl(vm->sys, vm->kvm_fd, req, arg);
+}
+
+static inline int kvm_vm_ioctl(struct hvabs_be_vm *vm, unsigned long req, void *arg)
+{
+	return sys_seam_ioctl(vm->sys, vm->vm_fd, req, arg);
+}
+
+static inline int kvm_vcpu_ioctl(struct hvabs_be_vcpu *v, unsigned long req, void *arg)
+{
+	return sys_seam_ioctl(v->vm->sys, v->fd, req, arg);
+}
+
 /* kvm.c */
-int kvm_ioctl(int fd, unsigned long req, void *arg);
-int kvm_fault(struct hvabs_be_vm *vm, enum kvm_fault_site site, const char *what);
 /* Warnings a guest can provoke, rate limited per source (@p rl) or per VM. */
 #define kvm_log_limited(vm, rl, ...)                                                               \
 	hvabs_host_logf_limited((vm)->host, (rl), HVABS_LOG_WARN, KVM, __VA_ARGS__)

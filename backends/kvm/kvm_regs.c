@@ -23,7 +23,7 @@ _Static_assert(sizeof(((struct kvm_fpu *)0)->xmm) == sizeof(((struct hvabs_fpu *
 int kvm_get_regs(struct hvabs_be_vcpu *v, struct hvabs_regs *r)
 {
 	struct kvm_regs k;
-	int rc = kvm_ioctl(v->fd, KVM_GET_REGS, &k);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_REGS, &k);
 
 	if (rc)
 		return rc;
@@ -71,7 +71,7 @@ int kvm_set_regs(struct hvabs_be_vcpu *v, const struct hvabs_regs *r)
 	    .rflags = r->rflags,
 	};
 
-	return kvm_ioctl(v->fd, KVM_SET_REGS, &k);
+	return kvm_vcpu_ioctl(v, KVM_SET_REGS, &k);
 }
 
 static void seg_from_kvm(struct hvabs_segment *h, const struct kvm_segment *k)
@@ -111,7 +111,7 @@ static void seg_to_kvm(struct kvm_segment *k, const struct hvabs_segment *h)
 int kvm_get_sregs(struct hvabs_be_vcpu *v, struct hvabs_sregs *s)
 {
 	struct kvm_sregs k;
-	int rc = kvm_ioctl(v->fd, KVM_GET_SREGS, &k);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_SREGS, &k);
 
 	if (rc)
 		return rc;
@@ -143,7 +143,7 @@ int kvm_set_sregs(struct hvabs_be_vcpu *v, const struct hvabs_sregs *s)
 	 * accepted but not yet delivered, and writing zeros there would drop
 	 * it (api.rst 4.13).
 	 */
-	int rc = kvm_ioctl(v->fd, KVM_GET_SREGS, &k);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_SREGS, &k);
 
 	if (rc)
 		return rc;
@@ -166,7 +166,7 @@ int kvm_set_sregs(struct hvabs_be_vcpu *v, const struct hvabs_sregs *s)
 	k.cr8 = s->cr8;
 	k.efer = s->efer;
 	k.apic_base = s->apic_base;
-	return kvm_ioctl(v->fd, KVM_SET_SREGS, &k);
+	return kvm_vcpu_ioctl(v, KVM_SET_SREGS, &k);
 }
 
 /*
@@ -190,7 +190,7 @@ int kvm_set_sregs(struct hvabs_be_vcpu *v, const struct hvabs_sregs *s)
 static int fpu_get_legacy(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
 {
 	struct kvm_fpu k;
-	int rc = kvm_ioctl(v->fd, KVM_GET_FPU, &k);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_FPU, &k);
 
 	if (rc)
 		return rc;
@@ -222,7 +222,7 @@ static int fpu_set_legacy(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
 	k.last_dp = f->last_dp;
 	memcpy(k.xmm, f->xmm, sizeof(k.xmm));
 	k.mxcsr = f->mxcsr;
-	return kvm_ioctl(v->fd, KVM_SET_FPU, &k);
+	return kvm_vcpu_ioctl(v, KVM_SET_FPU, &k);
 }
 
 int kvm_get_fpu(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
@@ -232,7 +232,7 @@ int kvm_get_fpu(struct hvabs_be_vcpu *v, struct hvabs_fpu *f)
 	struct kvm_xsave *x = malloc(sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	int rc = kvm_ioctl(v->fd, KVM_GET_XSAVE, x);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_XSAVE, x);
 	if (!rc) {
 		const uint8_t *p = (const uint8_t *)x->region;
 		memcpy(&f->fcw, p + FX_FCW, 2);
@@ -258,7 +258,7 @@ int kvm_set_fpu(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
 	struct kvm_xsave *x = malloc(sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	int rc = kvm_ioctl(v->fd, KVM_GET_XSAVE, x);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_XSAVE, x);
 	if (!rc) {
 		uint8_t *p = (uint8_t *)x->region;
 		uint64_t bv;
@@ -275,7 +275,7 @@ int kvm_set_fpu(struct hvabs_be_vcpu *v, const struct hvabs_fpu *f)
 		memcpy(&bv, p + XSTATE_BV, 8);
 		bv |= XFEATURE_FPSSE;
 		memcpy(p + XSTATE_BV, &bv, 8);
-		rc = kvm_ioctl(v->fd, KVM_SET_XSAVE, x);
+		rc = kvm_vcpu_ioctl(v, KVM_SET_XSAVE, x);
 	}
 	free(x);
 	return rc;
@@ -300,7 +300,7 @@ static struct kvm_msrs *msrs_alloc(uint32_t n)
 static int msrs_xfer(struct hvabs_be_vcpu *v, struct kvm_msrs *k, unsigned long req,
 		     const char *what)
 {
-	int rc = kvm_ioctl(v->fd, req, k);
+	int rc = kvm_vcpu_ioctl(v, req, k);
 
 	if (rc < 0)
 		return rc;
@@ -367,7 +367,7 @@ int kvm_get_supported_cpuid(struct hvabs_be_vm *vm, struct hvabs_cpuid_entry *e,
 		if (!c)
 			return -ENOMEM;
 		c->nent = cap;
-		rc = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		rc = kvm_dev_ioctl(vm, KVM_GET_SUPPORTED_CPUID, c);
 	}
 	if (!rc && c->nent > *n)
 		rc = -E2BIG;
@@ -412,7 +412,7 @@ int kvm_set_cpuid(struct hvabs_be_vcpu *v, const struct hvabs_cpuid_entry *e, ui
 		    .edx = e[i].edx,
 		};
 	/* Since Linux 5.16 KVM refuses a different CPUID after the first KVM_RUN (-EINVAL). */
-	int rc = kvm_ioctl(v->fd, KVM_SET_CPUID2, c);
+	int rc = kvm_vcpu_ioctl(v, KVM_SET_CPUID2, c);
 	free(c);
 	return rc;
 }
@@ -423,7 +423,7 @@ int kvm_get_lapic(struct hvabs_be_vcpu *v, struct hvabs_lapic *l)
 
 	if (!v->vm->irqchip)
 		return -ENOTSUP; /* no in-kernel LAPIC without the irqchip */
-	int rc = kvm_ioctl(v->fd, KVM_GET_LAPIC, &k);
+	int rc = kvm_vcpu_ioctl(v, KVM_GET_LAPIC, &k);
 	if (!rc)
 		memcpy(l->regs, k.regs, sizeof(l->regs));
 	return rc;
@@ -436,5 +436,5 @@ int kvm_set_lapic(struct hvabs_be_vcpu *v, const struct hvabs_lapic *l)
 	if (!v->vm->irqchip)
 		return -ENOTSUP;
 	memcpy(k.regs, l->regs, sizeof(k.regs));
-	return kvm_ioctl(v->fd, KVM_SET_LAPIC, &k);
+	return kvm_vcpu_ioctl(v, KVM_SET_LAPIC, &k);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "kvm_priv.h"
+#include "save_msrs.h"
 
 #define VM_MAGIC   0x4d564b48u /* "HKVM" */
 #define VCPU_MAGIC 0x43564b48u /* "HKVC" */
@@ -37,29 +38,13 @@ struct vm_blob {
 
 /* MSRs a guest's OS programs and expects back, architectural then KVM's own. */
 static const uint32_t save_msrs[] = {
-    0x10,  /* IA32_TIME_STAMP_COUNTER */
-    0x174, /* IA32_SYSENTER_CS */
-    0x175, /* IA32_SYSENTER_ESP */
-    0x176, /* IA32_SYSENTER_EIP */
-    0x1a0, /* IA32_MISC_ENABLE */
-    0x277, /* IA32_PAT */
-    0x2ff, /* IA32_MTRR_DEF_TYPE */
-    0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207, 0x208, 0x209, 0x20a, 0x20b, 0x20c,
-    0x20d, 0x20e, 0x20f, 0x250,						/* IA32_MTRR_FIX64K_00000 */
-    0x258, 0x259,							/* FIX16K */
-    0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, 0xc0000081, /* STAR */
-    0xc0000082,								/* LSTAR */
-    0xc0000083,								/* CSTAR */
-    0xc0000084,								/* FMASK */
-    0xc0000102,								/* KERNEL_GS_BASE */
-    0xc0000103,								/* TSC_AUX */
-    0x11,								/* MSR_KVM_WALL_CLOCK */
-    0x12,								/* MSR_KVM_SYSTEM_TIME */
-    0x4b564d00,								/* MSR_KVM_WALL_CLOCK_NEW */
-    0x4b564d01, /* MSR_KVM_SYSTEM_TIME_NEW */
-    0x4b564d02, /* MSR_KVM_ASYNC_PF_EN */
-    0x4b564d03, /* MSR_KVM_STEAL_TIME */
-    0x4b564d04, /* MSR_KVM_PV_EOI_EN */
+    SAVE_MSRS_ARCH, 0x11, /* MSR_KVM_WALL_CLOCK */
+    0x12,		  /* MSR_KVM_SYSTEM_TIME */
+    0x4b564d00,		  /* MSR_KVM_WALL_CLOCK_NEW */
+    0x4b564d01,		  /* MSR_KVM_SYSTEM_TIME_NEW */
+    0x4b564d02,		  /* MSR_KVM_ASYNC_PF_EN */
+    0x4b564d03,		  /* MSR_KVM_STEAL_TIME */
+    0x4b564d04,		  /* MSR_KVM_PV_EOI_EN */
     /* Only with the in-kernel LAPIC: KVM reads them without one but refuses writes. */
     0x4b564d06, /* MSR_KVM_ASYNC_PF_INT */
     0x6e0,	/* IA32_TSC_DEADLINE: restored after the LAPIC, which decides its mode */
@@ -105,15 +90,15 @@ int kvm_get_state(struct hvabs_be_vm *vm, void *buf, size_t *len)
 		return -ENOMEM;
 	*b = (struct vm_blob){.magic = VM_MAGIC, .version = BLOB_V1, .size = sizeof(*b)};
 	memset(&clk, 0, sizeof(clk));
-	rc = kvm_ioctl(vm->vm_fd, KVM_GET_CLOCK, &clk);
+	rc = kvm_vm_ioctl(vm, KVM_GET_CLOCK, &clk);
 	b->clock_ns = clk.clock;
 	for (uint32_t i = 0; i < 3 && !rc && vm->irqchip; i++) {
 		b->chip[i].chip_id = i; /* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
-		rc = kvm_ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &b->chip[i]);
+		rc = kvm_vm_ioctl(vm, KVM_GET_IRQCHIP, &b->chip[i]);
 	}
 	if (!rc && vm->irqchip) {
 		b->flags |= F_IRQCHIP;
-		rc = kvm_ioctl(vm->vm_fd, KVM_GET_PIT2, &b->pit);
+		rc = kvm_vm_ioctl(vm, KVM_GET_PIT2, &b->pit);
 	}
 	pthread_mutex_lock(&vm->lock);
 	b->irq_levels = vm->irq_levels;
@@ -144,14 +129,14 @@ int kvm_set_state(struct hvabs_be_vm *vm, const void *buf, size_t len)
 	    (b->irq_levels | b->irq_pending) & ~lines)
 		rc = -EINVAL;
 	for (uint32_t i = 0; i < 3 && !rc && vm->irqchip; i++)
-		rc = b->chip[i].chip_id == i ? kvm_ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &b->chip[i])
+		rc = b->chip[i].chip_id == i ? kvm_vm_ioctl(vm, KVM_SET_IRQCHIP, &b->chip[i])
 					     : -EINVAL;
 	if (!rc && vm->irqchip)
-		rc = kvm_ioctl(vm->vm_fd, KVM_SET_PIT2, &b->pit);
+		rc = kvm_vm_ioctl(vm, KVM_SET_PIT2, &b->pit);
 	if (!rc) {
 		/* Flags 0: set the clock to the saved value, as if no time had passed. */
 		struct kvm_clock_data clk = {.clock = b->clock_ns};
-		rc = kvm_ioctl(vm->vm_fd, KVM_SET_CLOCK, &clk);
+		rc = kvm_vm_ioctl(vm, KVM_SET_CLOCK, &clk);
 	}
 	if (!rc && !vm->irqchip) {
 		pthread_mutex_lock(&vm->lock);
@@ -182,7 +167,7 @@ static int read_msrs(struct hvabs_be_vcpu *v, struct vcpu_blob *b)
 		k->nmsrs = total - next;
 		for (uint32_t i = 0; i < k->nmsrs; i++)
 			k->entries[i] = (struct kvm_msr_entry){.index = save_msrs[next + i]};
-		int got = kvm_ioctl(v->fd, KVM_GET_MSRS, k);
+		int got = kvm_vcpu_ioctl(v, KVM_GET_MSRS, k);
 		if (got < 0) {
 			free(k);
 			return got;
@@ -220,9 +205,9 @@ int kvm_vcpu_get_state(struct hvabs_be_vcpu *v, void *buf, size_t *len)
 	if (!rc)
 		rc = kvm_get_fpu(v, &b->fpu);
 	if (!rc)
-		rc = kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &b->events);
+		rc = kvm_vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &b->events);
 	if (!rc)
-		rc = kvm_ioctl(v->fd, KVM_GET_MP_STATE, &mp);
+		rc = kvm_vcpu_ioctl(v, KVM_GET_MP_STATE, &mp);
 	b->mp_state = mp.mp_state;
 	if (!rc && v->vm->irqchip) {
 		b->flags |= F_IRQCHIP;
@@ -272,10 +257,10 @@ int kvm_vcpu_set_state(struct hvabs_be_vcpu *v, const void *buf, size_t len)
 		rc = kvm_set_msrs(v, b->msrs, b->nmsrs);
 	if (!rc) {
 		struct kvm_mp_state mp = {.mp_state = b->mp_state};
-		rc = kvm_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
+		rc = kvm_vcpu_ioctl(v, KVM_SET_MP_STATE, &mp);
 	}
 	if (!rc)
-		rc = kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &b->events);
+		rc = kvm_vcpu_ioctl(v, KVM_SET_VCPU_EVENTS, &b->events);
 	if (rc)
 		hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, KVM, "vcpu%u: state refused: %s",
 				v->index, strerror(-rc));

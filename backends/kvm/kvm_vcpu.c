@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -33,6 +32,7 @@
 
 #include "kvm_priv.h"
 #include "kick_signal.h"
+#include "vcpu_table.h"
 
 #define KICK_SIG_OFFSET 3 /* SIGRTMIN + 3 */
 
@@ -43,75 +43,67 @@ int kvm_signal_init(const struct hvabs_host *host, int *sig)
 	return kick_signal_setup(&kick_sig, host, KVM, sig);
 }
 
-int kvm_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+static int vcpu_init(struct hvabs_be_vm *vm, struct hvabs_be_vcpu *v, uint32_t index)
 {
-	struct hvabs_be_vcpu *v;
-	int rc;
-
-	if (index >= vm->max_vcpus || index >= vm->max_vcpu_id)
-		return -EINVAL;
-	vm->steps[KVM_FAULT_VCPU] = 0;
-	rc = kvm_fault(vm, KVM_FAULT_VCPU, "alloc");
-	v = rc ? NULL : calloc(1, sizeof(*v));
-	if (!v)
-		return rc ? rc : -ENOMEM;
 	v->vm = vm;
 	v->index = index;
 	v->fd = -1;
 	v->run = MAP_FAILED;
-	rc = kvm_xcheck_vcpu_init(v);
-	if (rc) {
-		free(v);
+	return kvm_xcheck_vcpu_init(v);
+}
+
+/* KVM_CREATE_VCPU, then the shared kvm_run page (api.rst 4.7, 5). */
+static int vcpu_attach(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	int rc = kvm_vm_ioctl(vm, KVM_CREATE_VCPU, (void *)(uintptr_t)v->index);
+
+	if (rc < 0) {
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "KVM_CREATE_VCPU %u: %s", v->index,
+				strerror(-rc));
 		return rc;
 	}
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[index]) {
-		rc = -EEXIST;
-		goto err;
-	}
-	rc = kvm_fault(vm, KVM_FAULT_VCPU, "KVM_CREATE_VCPU");
-	if (!rc)
-		rc = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index);
-	if (rc < 0) {
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "KVM_CREATE_VCPU %u: %s", index,
-				strerror(-rc));
-		goto err;
-	}
 	v->fd = rc;
-	rc = kvm_fault(vm, KVM_FAULT_VCPU, "mmap kvm_run");
-	if (!rc) {
-		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
-		if (v->run == MAP_FAILED)
-			rc = -errno;
-	}
-	if (rc)
-		goto err;
-	vm->vcpus[index] = v;
-	pthread_mutex_unlock(&vm->lock);
-	*out = v;
-	return 0;
-err:
-	pthread_mutex_unlock(&vm->lock);
+	v->run = vm->sys->mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	return v->run == MAP_FAILED ? -errno : 0;
+}
+
+static void vcpu_discard(struct hvabs_be_vcpu *v)
+{
 	if (v->run != MAP_FAILED)
-		munmap(v->run, vm->run_size);
+		v->vm->sys->munmap(v->run, v->vm->run_size);
 	if (v->fd >= 0)
-		close(v->fd);
+		v->vm->sys->close(v->fd);
 	kvm_xcheck_vcpu_fini(v);
-	free(v);
-	return rc;
+}
+
+static const struct vcpu_table_ops vcpu_ops = {
+    .size = sizeof(struct hvabs_be_vcpu),
+    .init = vcpu_init,
+    .attach = vcpu_attach,
+    .discard = vcpu_discard,
+};
+
+static struct vcpu_table vcpu_table(struct hvabs_be_vm *vm)
+{
+	uint32_t limit = vm->max_vcpus < vm->max_vcpu_id ? vm->max_vcpus : vm->max_vcpu_id;
+
+	return (struct vcpu_table){&vm->lock, vm->vcpus, limit};
+}
+
+int kvm_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct vcpu_table t = vcpu_table(vm);
+
+	return vcpu_table_create(&t, vm, index, &vcpu_ops, out);
 }
 
 void kvm_vcpu_destroy(struct hvabs_be_vcpu *v)
 {
-	struct hvabs_be_vm *vm = v->vm;
+	struct vcpu_table t = vcpu_table(v->vm);
 
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[v->index] == v)
-		vm->vcpus[v->index] = NULL;
-	pthread_mutex_unlock(&vm->lock);
-	munmap(v->run, vm->run_size);
-	close(v->fd);
-	kvm_xcheck_vcpu_fini(v);
+	vcpu_table_remove(&t, v->index, v);
+	vcpu_discard(v);
 	free(v);
 }
 
@@ -151,7 +143,7 @@ static int bind_thread(struct hvabs_be_vcpu *v)
 	/* The kernel's sigset is 64 bits on x86-64: glibc's first word. */
 	km.m.len = 8;
 	memcpy(km.m.sigset, &old, 8);
-	rc = kvm_ioctl(v->fd, KVM_SET_SIGNAL_MASK, &km);
+	rc = kvm_vcpu_ioctl(v, KVM_SET_SIGNAL_MASK, &km);
 	if (rc) {
 		hvabs_host_logf(v->vm->host, HVABS_LOG_ERROR, KVM,
 				"vcpu%u: KVM_SET_SIGNAL_MASK: %s", v->index, strerror(-rc));
@@ -289,7 +281,7 @@ int kvm_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 	kvm_complete_exit(v, exit);
 	for (;;) {
 		enter_run(v);
-		int r = ioctl(v->fd, KVM_RUN, 0);
+		int r = vm->sys->ioctl(v->fd, KVM_RUN, NULL);
 		int err = r < 0 ? errno : 0;
 		leave_run(v);
 		if (r < 0 && err != EINTR && err != EAGAIN) {

@@ -111,7 +111,7 @@ int kvm_xc_translate(struct kvm_xc_check *c, uint64_t lin, uint64_t *gpa)
 		memset(&t, 0, sizeof(t));
 		t.linear_address = page;
 		t.valid = 0xff; /* KVM writes 0 or 1; 0xff left over means it answered nothing */
-		int r = kvm_ioctl(v->fd, KVM_TRANSLATE, &t);
+		int r = kvm_vcpu_ioctl(v, KVM_TRANSLATE, &t);
 		if (r == 0 && t.valid != 0xff) {
 			if (!t.valid)
 				return -ENXIO;

@@ -5,20 +5,12 @@
 #include <string.h>
 
 #include "mock_priv.h"
+#include "vcpu_table.h"
 
 #define MAX_COUNT 4096u
 
-int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+static int vcpu_init(struct hvabs_be_vm *vm, struct hvabs_be_vcpu *v, uint32_t index)
 {
-	int rc = mock_count(vm, OP_VCPU_CREATE);
-
-	if (rc)
-		return rc;
-	if (index >= vm->max_vcpus)
-		return -EINVAL;
-	struct hvabs_be_vcpu *v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
 	v->vm = vm;
 	v->index = index;
 	/* Power-on state as the SDM gives it (vol. 3A 9.1.1): enough for tests to read back. */
@@ -27,22 +19,41 @@ int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcp
 	v->sregs.cs.selector = 0xf000;
 	v->sregs.cs.base = 0xffff0000;
 	v->sregs.cr0 = 0x60000010;
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[index]) {
-		pthread_mutex_unlock(&vm->lock);
-		free(v);
-		return -EEXIST;
-	}
-	vm->vcpus[index] = v;
-	/* A script's steps for this vCPU become its queue. */
-	v->head = vm->pre_head[index];
-	v->tail = vm->pre_tail[index];
-	v->pending = vm->pre_count[index];
-	vm->pre_head[index] = vm->pre_tail[index] = NULL;
-	vm->pre_count[index] = 0;
-	pthread_mutex_unlock(&vm->lock);
-	*out = v;
 	return 0;
+}
+
+/* A script's steps for this vCPU become its queue (vm->lock held). */
+static int vcpu_attach(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	uint32_t i = v->index;
+
+	v->head = vm->pre_head[i];
+	v->tail = vm->pre_tail[i];
+	v->pending = vm->pre_count[i];
+	vm->pre_head[i] = vm->pre_tail[i] = NULL;
+	vm->pre_count[i] = 0;
+	return 0;
+}
+
+static void vcpu_discard(struct hvabs_be_vcpu *v)
+{
+	(void)v; /* init took nothing, and attach cannot fail */
+}
+
+static const struct vcpu_table_ops vcpu_ops = {
+    .size = sizeof(struct hvabs_be_vcpu),
+    .init = vcpu_init,
+    .attach = vcpu_attach,
+    .discard = vcpu_discard,
+};
+
+int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
+	int rc = mock_count(vm, OP_VCPU_CREATE);
+
+	return rc ? rc : vcpu_table_create(&t, vm, index, &vcpu_ops, out);
 }
 
 void mock_steps_free(struct mock_step *s)
@@ -59,9 +70,9 @@ void mock_vcpu_destroy(struct hvabs_be_vcpu *v)
 {
 	struct hvabs_be_vm *vm = v->vm;
 
-	pthread_mutex_lock(&vm->lock);
-	vm->vcpus[v->index] = NULL;
-	pthread_mutex_unlock(&vm->lock);
+	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
+
+	vcpu_table_remove(&t, v->index, v);
 	mock_steps_free(v->head);
 	free(v->iobuf);
 	free(v);

@@ -21,7 +21,7 @@
 #include "mshv_priv.h"
 
 /* Opens /dev/mshv and says why not in words a user can act on. */
-static int open_dev(const struct mshv_sys *sys, char *why, size_t why_len, int *out)
+static int open_dev(const struct sys_seam *sys, char *why, size_t why_len, int *out)
 {
 	int fd = sys->open(MSHV_DEV_DEFAULT, O_RDWR | O_CLOEXEC);
 
@@ -47,7 +47,7 @@ static int open_dev(const struct mshv_sys *sys, char *why, size_t why_len, int *
 
 static int probe(const struct hvabs_host *host, char *why, size_t why_len)
 {
-	const struct mshv_sys *sys;
+	const struct sys_seam *sys;
 	int fd = -1;
 	int rc = mshv_sys_select(host, &sys, why, why_len);
 

@@ -101,7 +101,7 @@ struct hvabs_be_vcpu {
 struct hvabs_be_vm {
 	const struct hvabs_host *host;
 	const struct hvabs_host_io *io;
-	const struct mshv_sys *sys;
+	const struct sys_seam *sys;
 	int pt_fd;
 	uint32_t max_vcpus;
 	uint64_t features;
@@ -135,10 +135,10 @@ struct hvabs_be_vm {
 	hvabs_host_logf_limited((vm)->host, &(vm)->rl, HVABS_LOG_WARN, MSHV, __VA_ARGS__)
 
 /* mshv_sys.c */
-int mshv_sys_select(const struct hvabs_host *host, const struct mshv_sys **out, char *why,
+int mshv_sys_select(const struct hvabs_host *host, const struct sys_seam **out, char *why,
 		    size_t why_len);
-int mshv_ioctl(const struct mshv_sys *sys, int fd, unsigned long req, void *arg);
-int mshv_hvcall(const struct mshv_sys *sys, int fd, uint16_t code, uint16_t reps, const void *in,
+int mshv_ioctl(const struct sys_seam *sys, int fd, unsigned long req, void *arg);
+int mshv_hvcall(const struct sys_seam *sys, int fd, uint16_t code, uint16_t reps, const void *in,
 		size_t in_sz, void *out, size_t out_sz);
 int mshv_set_property(struct hvabs_be_vm *vm, uint32_t code, uint64_t value);
 

@@ -14,30 +14,13 @@
 #include <string.h>
 
 #include "mshv_priv.h"
+#include "save_msrs.h"
 
 #define VCPU_MAGIC 0x4356534du /* "MSVC" */
 #define BLOB_V1	   1u
 
 /* MSRs a guest's OS programs and expects back (each has a hypervisor register). */
-static const uint32_t save_msrs[] = {
-    0x10,  /* IA32_TIME_STAMP_COUNTER */
-    0x174, /* IA32_SYSENTER_CS */
-    0x175, /* IA32_SYSENTER_ESP */
-    0x176, /* IA32_SYSENTER_EIP */
-    0x1a0, /* IA32_MISC_ENABLE */
-    0x277, /* IA32_PAT */
-    0x2ff, /* IA32_MTRR_DEF_TYPE */
-    0x200,	0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
-    0x208,	0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f, /* variable MTRRs */
-    0x250,	0x258, 0x259,					 /* fixed MTRRs, 64K and 16K */
-    0x268,	0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f, /* fixed MTRRs, 4K */
-    0xc0000081,							 /* STAR */
-    0xc0000082,							 /* LSTAR */
-    0xc0000083,							 /* CSTAR */
-    0xc0000084,							 /* SFMASK */
-    0xc0000102,							 /* KERNEL_GS_BASE */
-    0xc0000103,							 /* TSC_AUX */
-};
+static const uint32_t save_msrs[] = {SAVE_MSRS_ARCH};
 #define NSAVE (sizeof(save_msrs) / sizeof(save_msrs[0]))
 
 struct vcpu_blob {

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "mshv_priv.h"
+#include "vcpu_table.h"
 #include "kick_signal.h"
 
 #define KICK_SIG_OFFSET 4 /* SIGRTMIN + 4 (KVM's backend uses + 3) */
@@ -62,54 +63,61 @@ static void map_regpage(struct hvabs_be_vcpu *v)
 	v->regpage = p;
 }
 
-int mshv_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+static int vcpu_init(struct hvabs_be_vm *vm, struct hvabs_be_vcpu *v, uint32_t index)
 {
-	struct hvabs_be_vcpu *v;
-	struct mshv_create_vp_args a = {.vp_index = index};
-	int rc;
-
-	if (index >= vm->max_vcpus)
-		return -EINVAL;
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
 	v->vm = vm;
 	v->index = index;
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[index]) {
-		rc = -EEXIST;
-		goto err;
-	}
-	rc = mshv_ioctl(vm->sys, vm->pt_fd, MSHV_IOC_CREATE_VP, &a);
+	v->fd = -1;
+	return 0;
+}
+
+static int vcpu_attach(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+	struct mshv_create_vp_args a = {.vp_index = v->index};
+	int rc = mshv_ioctl(vm->sys, vm->pt_fd, MSHV_IOC_CREATE_VP, &a);
+
 	if (rc < 0) {
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "MSHV_CREATE_VP %u: %s", index,
+		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "MSHV_CREATE_VP %u: %s", v->index,
 				strerror(-rc));
-		goto err;
+		return rc;
 	}
 	v->fd = rc;
 	map_regpage(v);
-	vm->vcpus[index] = v;
-	pthread_mutex_unlock(&vm->lock);
-	*out = v;
 	return 0;
-err:
-	pthread_mutex_unlock(&vm->lock);
-	free(v);
-	return rc;
+}
+
+static void vcpu_discard(struct hvabs_be_vcpu *v)
+{
+	struct hvabs_be_vm *vm = v->vm;
+
+	if (v->regpage)
+		vm->sys->munmap(v->regpage, MSHV_PAGE_SIZE);
+	if (v->fd >= 0)
+		vm->sys->close(v->fd);
+	free(v->cpuid);
+}
+
+static const struct vcpu_table_ops vcpu_ops = {
+    .size = sizeof(struct hvabs_be_vcpu),
+    .init = vcpu_init,
+    .attach = vcpu_attach,
+    .discard = vcpu_discard,
+};
+
+int mshv_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
+
+	return vcpu_table_create(&t, vm, index, &vcpu_ops, out);
 }
 
 void mshv_vcpu_destroy(struct hvabs_be_vcpu *v)
 {
-	struct hvabs_be_vm *vm = v->vm;
+	struct vcpu_table t = {&v->vm->lock, v->vm->vcpus, v->vm->max_vcpus};
 
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[v->index] == v)
-		vm->vcpus[v->index] = NULL;
-	pthread_mutex_unlock(&vm->lock);
-	if (v->regpage)
-		vm->sys->munmap(v->regpage, MSHV_PAGE_SIZE);
-	vm->sys->close(v->fd);
-	free(v->cpuid);
+	vcpu_table_remove(&t, v->index, v);
+	vcpu_discard(v);
 	free(v);
 }
 

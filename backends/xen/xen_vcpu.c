@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "vcpu_table.h"
 #include "xen_priv.h"
 
 static void *slot_of(struct hvabs_be_vcpu *v)
@@ -39,80 +40,65 @@ static int fetch_vcpu_info(struct hvabs_be_vcpu *v, xc_vcpuinfo_t *info)
 	return rc;
 }
 
-int xen_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+/* Binds the vCPU's ioreq event channel and reads its state; xen_vcpu_discard() undoes it. */
+static int vcpu_init(struct hvabs_be_vm *vm, struct hvabs_be_vcpu *v, uint32_t index)
 {
 	const struct xen_lib *x = vm->x;
-	struct hvabs_be_vcpu *v;
 	xc_vcpuinfo_t info;
-	int rc = 0;
 
-	if (index >= vm->max_vcpus)
-		return -EINVAL;
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
 	v->vm = vm;
 	v->index = index;
 	v->ev_fd = -1;
 	v->buf.cap = XEN_MAX_IO_BYTES;
 	v->buf.p = malloc(v->buf.cap);
 	v->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!v->buf.p || v->kick_fd < 0) {
-		rc = v->buf.p ? -errno : -ENOMEM;
-		goto err;
-	}
+	if (!v->buf.p || v->kick_fd < 0)
+		return v->buf.p ? -errno : -ENOMEM;
 	/* Xen wrote the slot's port when the server was enabled. */
 	uint32_t remote = __atomic_load_n(&((ioreq_t *)slot_of(v))->vp_eport, __ATOMIC_RELAXED);
 	if (!remote) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
 				"d%u: the ioreq page has no event channel for vCPU %u", vm->domid,
 				index);
-		rc = -ENXIO;
-		goto err;
+		return -ENXIO;
 	}
 	v->xce = x->xenevtchn_open(&vm->logger.xtl, 0);
 	if (!v->xce) {
-		rc = xen_errno();
+		int rc = xen_errno();
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN, "xenevtchn_open: %s",
 				strerror(-rc));
-		goto err;
+		return rc;
 	}
 	xenevtchn_port_or_error_t p = x->xenevtchn_bind_interdomain(v->xce, vm->domid, remote);
 	if (p < 0) {
-		rc = xen_errno();
+		int rc = xen_errno();
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
 				"d%u: cannot bind vCPU %u's event channel %u: %s", vm->domid, index,
 				remote, strerror(-rc));
-		goto err;
+		return rc;
 	}
 	v->port = (evtchn_port_t)p;
 	v->bound = 1;
 	v->ev_fd = x->xenevtchn_fd(v->xce);
 	/* Non-blocking, so a spurious wake-up cannot block in xenevtchn_pending. */
 	int fl = v->ev_fd >= 0 ? fcntl(v->ev_fd, F_GETFL) : -1;
-	if (fl < 0 || fcntl(v->ev_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		rc = -EBADF;
-		goto err;
-	}
-	rc = fetch_vcpu_info(v, &info);
+	if (fl < 0 || fcntl(v->ev_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -EBADF;
+	int rc = fetch_vcpu_info(v, &info);
 	if (rc) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN, "d%u: vCPU %u: %s", vm->domid,
 				index, strerror(-rc));
-		goto err;
+		return rc;
 	}
 	/* Down now (not started yet) is not an HLT; going down later is. */
 	v->down_mark = info.online ? UINT64_MAX : info.cpu_time;
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[index])
-		rc = -EEXIST;
-	else
-		vm->vcpus[index] = v;
-	pthread_mutex_unlock(&vm->lock);
-	if (rc)
-		goto err;
-	*out = v;
 	return 0;
-err:
+}
+
+static void vcpu_discard(struct hvabs_be_vcpu *v)
+{
+	const struct xen_lib *x = v->vm->x;
+
 	if (v->bound)
 		x->xenevtchn_unbind(v->xce, v->port);
 	if (v->xce)
@@ -120,8 +106,20 @@ err:
 	if (v->kick_fd >= 0)
 		close(v->kick_fd);
 	free(v->buf.p);
-	free(v);
-	return rc;
+}
+
+static const struct vcpu_table_ops vcpu_ops = {
+    .size = sizeof(struct hvabs_be_vcpu),
+    .init = vcpu_init,
+    .attach = NULL, /* Xen made the domain's vCPUs: init found this one */
+    .discard = vcpu_discard,
+};
+
+int xen_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
+{
+	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
+
+	return vcpu_table_create(&t, vm, index, &vcpu_ops, out);
 }
 
 static void notify(struct hvabs_be_vcpu *v)
@@ -154,10 +152,9 @@ void xen_vcpu_destroy(struct hvabs_be_vcpu *v)
 	struct hvabs_be_vm *vm = v->vm;
 	const struct xen_lib *x = vm->x;
 
-	pthread_mutex_lock(&vm->lock);
-	if (vm->vcpus[v->index] == v)
-		vm->vcpus[v->index] = NULL;
-	pthread_mutex_unlock(&vm->lock);
+	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
+
+	vcpu_table_remove(&t, v->index, v);
 	xen_server_disable(vm);
 	if (v->inflight)
 		answer(v, &v->req, 1);
@@ -170,9 +167,8 @@ void xen_vcpu_destroy(struct hvabs_be_vcpu *v)
 	if (x->xenevtchn_unbind(v->xce, v->port))
 		hvabs_host_logf(vm->host, HVABS_LOG_WARN, XEN, "d%u: vcpu%u: unbind: %s", vm->domid,
 				v->index, strerror(-xen_errno()));
-	x->xenevtchn_close(v->xce);
-	close(v->kick_fd);
-	free(v->buf.p);
+	v->bound = 0;
+	vcpu_discard(v);
 	free(v);
 }
 

@@ -2,7 +2,8 @@
 /*
  * integration.kvm.backend: what the KVM backend itself promises, on
  * /dev/kvm: probe reasons, no fd or mapping left behind by a failed
- * vm_create or vcpu_create (through its fail_*_step options) or by a whole VM
+ * vm_create or vcpu_create (each system call failed in turn through the
+ * fault-injecting syscall seam, tests/fixtures/fault_sys.h) or by a whole VM
  * lifetime, read-only and dirty-logged slots, mapping and unmapping caller
  * memory, 8-byte MMIO, internal-error and shutdown details, CPUID with KVM's
  * signature leaf, and MSR/FPU state.
@@ -23,7 +24,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/kvm.h>
 
+#include "fault_sys.h"
 #include "kvm_itest.h"
 
 #define RAM_SIZE  0x80000 /* 512 KiB at 0; test regions go above */
@@ -229,66 +232,131 @@ static void kick_signal_taken(void **state)
 	}
 }
 
-/* Every step of vm_create that can fail, failed in turn: nothing is left open or mapped. */
+/* A system call that failed, and what the backend made of it. */
+struct failed_call {
+	uint32_t kind; /* enum fault_sys_kind */
+	unsigned long req;
+};
+
+/* Calls a successful vm_create makes through the seam. */
+static uint32_t vm_create_calls(struct hvabs_backend *be, const struct hvabs_vm_config *cfg)
+{
+	const struct fault_sys_api *fs = fault_sys_api_v1();
+	struct hvabs_vm *vm;
+
+	fs->arm(0, 0);
+	assert_int_equal(hvabs_vm_create(be, cfg, &vm), 0);
+	uint32_t n = fs->calls();
+	hvabs_vm_destroy(vm);
+	return n;
+}
+
+/*
+ * Fails each system call of vm_create in turn: nothing is left open or
+ * mapped, and exactly the calls it cannot do without make it fail (a
+ * failed capability check only costs a feature).
+ */
+static uint32_t fail_each_vm_call(struct hvabs_backend *be, uint32_t flags,
+				  struct failed_call *fatal, uint32_t max)
+{
+	const struct fault_sys_api *fs = fault_sys_api_v1();
+	struct hvabs_vm_config cfg = {.max_vcpus = 2, .flags = flags};
+	uint32_t calls = vm_create_calls(be, &cfg), nfatal = 0;
+
+	assert_true(calls > 0);
+	for (uint32_t n = 1; n <= calls; n++) {
+		struct hvabs_vm *vm = NULL;
+		int fds = count_fds(), maps = count_maps();
+		fs->arm(n, EIO);
+		int rc = hvabs_vm_create(be, &cfg, &vm);
+		unsigned long req;
+		uint32_t kind = fs->failed(&req);
+		fs->arm(0, 0);
+		assert_int_not_equal(kind, FAULT_SYS_NONE);
+		if (rc == 0) {
+			hvabs_vm_destroy(vm);
+		} else {
+			/* Failures opening /dev/kvm read as "no usable KVM device". */
+			assert_true(rc == -EIO || rc == -ENODEV);
+			assert_true(nfatal < max);
+			fatal[nfatal++] = (struct failed_call){kind, req};
+		}
+		assert_int_equal(count_fds(), fds);
+		assert_int_equal(count_maps(), maps);
+	}
+	return nfatal;
+}
+
 static void no_leak_failed_vm_create(void **state)
 {
+	static const struct failed_call want[] = {
+	    {FAULT_SYS_OPEN, 0},
+	    {FAULT_SYS_IOCTL, KVM_GET_API_VERSION},
+	    {FAULT_SYS_IOCTL, KVM_CHECK_EXTENSION}, /* KVM_CAP_USER_MEMORY */
+	    {FAULT_SYS_IOCTL, KVM_CHECK_EXTENSION}, /* KVM_CAP_IMMEDIATE_EXIT */
+	    {FAULT_SYS_IOCTL, KVM_CREATE_VM},
+	    {FAULT_SYS_IOCTL, KVM_GET_VCPU_MMAP_SIZE},
+	    {FAULT_SYS_IOCTL, KVM_SET_IDENTITY_MAP_ADDR},
+	    {FAULT_SYS_IOCTL, KVM_SET_TSS_ADDR},
+	    {FAULT_SYS_IOCTL, KVM_CREATE_IRQCHIP},
+	    {FAULT_SYS_IOCTL, KVM_CREATE_PIT2},
+	    {FAULT_SYS_IOCTL, KVM_SET_GSI_ROUTING},
+	};
+	struct failed_call got[32];
 	struct hvabs_backend *be;
 
 	(void)state;
 	assert_int_equal(hvabs_backend_open("kvm", NULL, &be), 0);
 	for (int irqchip = 0; irqchip < 2; irqchip++) {
-		int failures = 0;
-		for (uint32_t n = 1; n < 64; n++) {
-			char opt[32];
-			struct hvabs_vm *vm = NULL;
-			struct hvabs_vm_config cfg = {.max_vcpus = 2,
-						      .flags = irqchip ? HVABS_VM_IRQCHIP : 0,
-						      .backend_options = opt};
-			snprintf(opt, sizeof(opt), "fail_vm_step=%u", n);
-			int fds = count_fds(), maps = count_maps();
-			int rc = hvabs_vm_create(be, &cfg, &vm);
-			if (rc == 0)
-				hvabs_vm_destroy(vm);
-			else
-				assert_int_equal(rc, -EIO);
-			assert_int_equal(count_fds(), fds);
-			assert_int_equal(count_maps(), maps);
-			if (rc == 0)
-				break;
-			failures++;
+		uint32_t n = fail_each_vm_call(be, irqchip ? HVABS_VM_IRQCHIP : 0, got, 32);
+		/* Without the irqchip, the last three are never made. */
+		assert_int_equal(n, irqchip ? 11 : 8);
+		for (uint32_t i = 0; i < n; i++) {
+			assert_int_equal(got[i].kind, want[i].kind);
+			assert_int_equal(got[i].req, want[i].req);
 		}
-		/* open, KVM_CREATE_VM, identity map, TSS, vCPU table; + irqchip, PIT */
-		assert_int_equal(failures, irqchip ? 7 : 5);
 	}
 	hvabs_backend_close(be);
 }
 
+/*
+ * The same for vcpu_create: KVM_CREATE_VCPU, then the mmap of kvm_run. Each
+ * try gets a fresh VM: KVM never frees a vCPU id before the VM dies, so one
+ * whose mmap failed cannot be created again in the same VM.
+ */
 static void no_leak_failed_vcpu_create(void **state)
 {
-	int failures = 0;
+	const struct fault_sys_api *fs = fault_sys_api_v1();
+	struct failed_call got[8];
+	uint32_t nfatal = 0, calls = 1;
+	struct hvabs_vcpu *cpu;
+	struct kt_vm k;
 
 	(void)state;
-	for (uint32_t n = 1; n < 16; n++) {
-		char opt[32];
-		struct kt_vm k;
-		struct hvabs_vcpu *cpu;
-		snprintf(opt, sizeof(opt), "fail_vcpu_step=%u", n);
-		open_vm(&k, 0, opt);
+	for (uint32_t n = 0; n <= calls; n++) {
+		open_vm(&k, 0, NULL);
 		int fds = count_fds(), maps = count_maps();
+		fs->arm(n, EIO); /* n = 0: count the calls of a create that works */
 		int rc = hvabs_vcpu_create(k.vm, 0, &cpu);
+		if (n == 0)
+			calls = fs->calls();
 		if (rc == 0) {
 			hvabs_vcpu_destroy(cpu);
 		} else {
 			assert_int_equal(rc, -EIO);
-			failures++;
+			assert_true(nfatal < 8);
+			got[nfatal].kind = fs->failed(&got[nfatal].req);
+			nfatal++;
 		}
+		fs->arm(0, 0);
 		assert_int_equal(count_fds(), fds);
 		assert_int_equal(count_maps(), maps);
 		kt_vm_close(&k);
-		if (rc == 0)
-			break;
 	}
-	assert_int_equal(failures, 3); /* alloc, KVM_CREATE_VCPU, mmap of kvm_run */
+	assert_int_equal(nfatal, 2);
+	assert_int_equal(got[0].kind, FAULT_SYS_IOCTL);
+	assert_int_equal(got[0].req, KVM_CREATE_VCPU);
+	assert_int_equal(got[1].kind, FAULT_SYS_MMAP);
 }
 
 /* A VM that used everything closes every fd and mapping it opened. */
