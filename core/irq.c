@@ -307,13 +307,13 @@ static int hio_pio_read(void *o, uint16_t port, void *data, uint32_t size)
 {
 	uint64_t v;
 	int rc = hvabs_bus_read(o, HVABS_SPACE_PIO, port, size, &v);
-	core_le_store(data, size, v);
+	hvabs_le_store(data, size, v);
 	return rc == -ENOENT ? 0 : rc;
 }
 
 static int hio_pio_write(void *o, uint16_t port, const void *data, uint32_t size)
 {
-	int rc = hvabs_bus_write(o, HVABS_SPACE_PIO, port, size, core_le_load(data, size));
+	int rc = hvabs_bus_write(o, HVABS_SPACE_PIO, port, size, hvabs_le_load(data, size));
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -321,14 +321,14 @@ static int hio_mmio_read(void *o, uint64_t gpa, void *data, uint32_t size)
 {
 	uint64_t v;
 	int rc = hvabs_bus_read(o, HVABS_SPACE_MMIO, gpa, size, &v);
-	core_le_store(data, size, v);
+	hvabs_le_store(data, size, v);
 	return rc == -ENOENT ? 0 : rc;
 }
 
 static int hio_mmio_write(void *o, uint64_t gpa, const void *data, uint32_t size)
 {
 	struct hvabs_vm *vm = o;
-	uint64_t val = core_le_load(data, size);
+	uint64_t val = hvabs_le_load(data, size);
 
 	if (core_ioev_fallback(vm, HVABS_SPACE_MMIO, gpa, size, val) == 0)
 		return 0;

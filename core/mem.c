@@ -251,13 +251,13 @@ int hvabs_mem_fill(struct hvabs_mem *m, uint64_t gpa, uint8_t byte, uint64_t len
 		int rc = hvabs_mem_read(m, gpa, b, sizeof(b));                                     \
 		if (rc)                                                                            \
 			return rc;                                                                 \
-		*out = (uint##bits##_t)core_le_load(b, sizeof(b));                                 \
+		*out = (uint##bits##_t)hvabs_le_load(b, sizeof(b));                                \
 		return 0;                                                                          \
 	}                                                                                          \
 	int hvabs_mem_write_u##bits(struct hvabs_mem *m, uint64_t gpa, uint##bits##_t val)         \
 	{                                                                                          \
 		uint8_t b[bits / 8];                                                               \
-		core_le_store(b, sizeof(b), val);                                                  \
+		hvabs_le_store(b, sizeof(b), val);                                                 \
 		return hvabs_mem_write(m, gpa, b, sizeof(b));                                      \
 	}
 LE_ACCESSORS(16)

@@ -8,6 +8,7 @@
 
 #include "cow_table.h"
 #include "hvabs/hvabs.h"
+#include "hvabs/le.h"
 #include "hvabs/plugin/backend.h"
 
 #define CORE "core"
@@ -125,8 +126,6 @@ void core_irq_fini(struct hvabs_vm *vm);
 void core_host_io_init(struct hvabs_vm *vm);
 void core_host_log(void *opaque, enum hvabs_log_level level, const char *component,
 		   const char *msg);
-uint64_t core_le_load(const uint8_t *p, uint32_t size);
-void core_le_store(uint8_t *p, uint32_t size, uint64_t val);
 /* Finds hvabs-<name>.so (plugin_path.c); a malloc'd path, or NULL with the places tried. */
 char *core_plugin_search(const char *name, const struct hvabs_backend_opts *o, char *tried,
 			 size_t tried_len);

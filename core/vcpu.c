@@ -84,21 +84,6 @@ int hvabs_vcpu_run(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 	return 0;
 }
 
-uint64_t core_le_load(const uint8_t *p, uint32_t size)
-{
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-void core_le_store(uint8_t *p, uint32_t size, uint64_t val)
-{
-	for (uint32_t i = 0; i < size && i < 8; i++)
-		p[i] = (uint8_t)(val >> (8 * i));
-}
-
 static int valid_size(uint32_t size)
 {
 	return size == 1 || size == 2 || size == 4 || size == 8;
@@ -135,7 +120,7 @@ int hvabs_exit_access_element(const struct hvabs_exit *exit, uint32_t index,
 	if (exit->kind == HVABS_EXIT_MMIO)
 		out->addr = a->df ? a->addr - (uint64_t)index * a->size
 				  : a->addr + (uint64_t)index * a->size;
-	out->value = core_le_load(a->data + (size_t)index * a->size, a->size);
+	out->value = hvabs_le_load(a->data + (size_t)index * a->size, a->size);
 	out->size = a->size;
 	out->is_write = a->is_write ? 1 : 0;
 	return 0;
@@ -177,7 +162,7 @@ static void dispatch_access(struct hvabs_vcpu *v, struct hvabs_exit *exit)
 			val = ~0ull;
 		}
 		if (!el.is_write)
-			core_le_store(a->data + (size_t)i * el.size, el.size, val);
+			hvabs_le_store(a->data + (size_t)i * el.size, el.size, val);
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "aml.h"
+#include "hvabs/le.h"
 
 #define ZERO_OP	       0x00
 #define ONE_OP	       0x01
@@ -89,8 +90,7 @@ static void put_le(struct aml *a, uint64_t v, unsigned n)
 {
 	uint8_t b[8];
 
-	for (unsigned i = 0; i < n; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
+	hvabs_le_store(b, n, v);
 	aml_bytes(a, b, n);
 }
 

@@ -145,7 +145,6 @@ int mock_script_add(struct hvabs_be_vm *vm, uint32_t vcpu, const struct hvabs_mo
 int mock_script_add_op(struct hvabs_be_vm *vm, uint32_t vcpu, const struct mock_step *proto);
 int mock_check_expected(struct hvabs_be_vcpu *v);
 int mock_script_step(struct hvabs_be_vcpu *v, struct mock_step *st);
-uint64_t mock_le_load(const uint8_t *p, uint32_t size);
 void mock_steps_free(struct mock_step *s);
 
 int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out);

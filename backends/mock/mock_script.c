@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hvabs/le.h"
 #include "mock_priv.h"
 
 static int parse_access(char *line, const char *kind, struct mock_step *st)
@@ -133,7 +134,7 @@ int mock_script_load(struct hvabs_be_vm *vm, const char *path)
 int mock_check_expected(struct hvabs_be_vcpu *v)
 {
 	const struct hvabs_exit *l = &v->last;
-	uint64_t got = mock_le_load(v->iobuf, l->u.io.size);
+	uint64_t got = hvabs_le_load(v->iobuf, l->u.io.size);
 
 	if (!v->last_expect || got == v->last_value)
 		return 0;

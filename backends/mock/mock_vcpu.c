@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hvabs/le.h"
 #include "mock_priv.h"
 #include "vcpu_table.h"
 
@@ -182,15 +183,6 @@ uint64_t mock_pending(void *ctx, uint32_t vcpu)
 	return n;
 }
 
-uint64_t mock_le_load(const uint8_t *p, uint32_t size)
-{
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; i < size; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 /*
  * Records what the VMM answered to the previous exit (read data, hypercall
  * result) and checks a recorded read against the recording.
@@ -210,7 +202,7 @@ static int complete_previous(struct hvabs_be_vcpu *v, const struct hvabs_exit *e
 		    .kind = HVABS_MOCK_EV_READ,
 		    .vcpu = v->index,
 		    .addr = l->u.io.addr,
-		    .value = mock_le_load(v->iobuf, l->u.io.size),
+		    .value = hvabs_le_load(v->iobuf, l->u.io.size),
 		    .size = l->u.io.size,
 		    .space = l->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
 		};
@@ -258,8 +250,7 @@ static int fill_exit(struct hvabs_be_vcpu *v, const struct mock_step *st, struct
 		if (s->is_write && st->buf)
 			memcpy(v->iobuf, st->buf, n);
 		else if (s->is_write)
-			for (uint32_t i = 0; i < s->size; i++)
-				v->iobuf[i] = (uint8_t)(s->data >> (8 * i));
+			hvabs_le_store(v->iobuf, s->size, s->data);
 		e->u.io.addr = s->addr;
 		e->u.io.size = s->size;
 		e->u.io.count = count;
@@ -359,7 +350,7 @@ int mock_vcpu_run(struct hvabs_be_vcpu *v, struct hvabs_exit *exit)
 		    mock_ioev_match(
 			vm, exit->kind == HVABS_EXIT_IO ? HVABS_SPACE_PIO : HVABS_SPACE_MMIO,
 			exit->u.io.addr, exit->u.io.size,
-			mock_le_load(exit->u.io.data, exit->u.io.size))) {
+			hvabs_le_load(exit->u.io.data, exit->u.io.size))) {
 			pthread_mutex_lock(&vm->lock);
 			continue;
 		}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hvabs/le.h"
 #include "xen_priv.h"
 
 /*
@@ -114,21 +115,6 @@ static void set_state(void *slot, uint8_t state)
 void xen_req_take(void *slot)
 {
 	set_state(slot, STATE_IOREQ_INPROCESS);
-}
-
-static uint64_t le_load(const uint8_t *p, uint32_t size)
-{
-	uint64_t v = 0;
-
-	for (uint32_t i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void le_store(uint8_t *p, uint32_t size, uint64_t v)
-{
-	for (uint32_t i = 0; i < size && i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Guest address of element @p i of a string access at @p base (QEMU's *_phys_req_item). */
@@ -235,7 +221,7 @@ int xen_req_decode(const struct xen_req *r, struct xen_ram *ram, struct xen_iobu
 			return XEN_REQ_ANSWER;
 		}
 	} else if (r->dir == IOREQ_WRITE) {
-		le_store(b->p, r->size, r->data);
+		hvabs_le_store(b->p, r->size, r->data);
 	} else {
 		memset(b->p, 0xff, r->size);
 	}
@@ -262,7 +248,7 @@ int xen_req_answer(void *slot, const struct xen_req *r, const uint8_t *data, int
 	why[0] = '\0';
 	if (r->dir == IOREQ_READ && r->type != IOREQ_TYPE_INVALIDATE) {
 		if (!r->data_is_ptr) {
-			uint64_t v = served && data ? le_load(data, r->size) : ~0ull;
+			uint64_t v = served && data ? hvabs_le_load(data, r->size) : ~0ull;
 			__atomic_store_n(&s->data, v, __ATOMIC_RELAXED);
 		} else if (served && data && copy_elems(r, ram, (uint8_t *)data, 1)) {
 			/* RAM went away between the request and its answer. */

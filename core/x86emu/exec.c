@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hvabs/le.h"
 #include "x86emu_priv.h"
 
 struct emu {
@@ -139,15 +140,12 @@ static int mem_access(struct emu *e, unsigned slot, uint64_t lin, unsigned size,
 			return rc;
 	}
 	if (write) {
-		for (unsigned i = 0; i < size; i++)
-			buf[i] = (uint8_t)(*val >> (8 * i));
+		hvabs_le_store(buf, size, *val);
 		rc = ops->write_gva(ops->opaque, lin, buf, size);
 	} else {
 		memset(buf, 0, sizeof(buf));
 		rc = ops->read_gva(ops->opaque, lin, buf, size);
-		*val = 0;
-		for (unsigned i = 0; i < size; i++)
-			*val |= (uint64_t)buf[i] << (8 * i);
+		*val = hvabs_le_load(buf, size);
 	}
 	if (rc)
 		return rc;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hvabs/le.h"
 #include "mmio_priv.h"
 
 #define VERSION_1 HVABS_VIRTIO_BIT(HVABS_VIRTIO_F_VERSION_1)
@@ -309,8 +310,7 @@ static void config_access(struct hvabs_virtio_mmio *t, uint32_t off, uint32_t si
 	if (off < t->ops->config_size)
 		n = t->ops->config_size - off < size ? t->ops->config_size - off : size;
 	if (is_write) {
-		for (uint32_t i = 0; i < size; i++)
-			buf[i] = (uint8_t)(*val >> (8 * i));
+		hvabs_le_store(buf, size, *val);
 		if (n && t->ops->config_write)
 			t->ops->config_write(t->opaque, off, buf, n);
 		else
@@ -320,10 +320,7 @@ static void config_access(struct hvabs_virtio_mmio *t, uint32_t off, uint32_t si
 	}
 	if (n)
 		t->ops->config_read(t->opaque, off, buf, n);
-	uint64_t v = 0;
-	for (uint32_t i = 0; i < size; i++)
-		v |= (uint64_t)buf[i] << (8 * i);
-	*val = v;
+	*val = hvabs_le_load(buf, size);
 }
 
 static int mmio_read(void *opaque, uint64_t off, uint32_t size, uint64_t *val)
