@@ -128,16 +128,13 @@ static int kvm_option(void *ctx, const char *key, const char *val)
 		rc = parse_bool(val, &vm->xc_enable);
 	else if (val && !strcmp(key, "crosscheck_corrupt"))
 		rc = parse_corrupt(val, &vm->xc_corrupt);
-	if (rc)
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, KVM, "bad option '%s%s%s'", key,
-				val ? "=" : "", val ? val : "");
 	return rc;
 }
 
 /* Backend options: "key=value,..." (README.md lists them). */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	int rc = hvabs_options_foreach(opts, kvm_option, vm);
+	int rc = hvabs_options_parse(vm->host, KVM, NULL, opts, kvm_option, vm);
 
 	/* Vectors below 0x10 are CPU exceptions; the 24 lines must fit under 0x100. */
 	if (!rc && (vm->irq_base < 0x10 || vm->irq_base > 0x100 - KVM_NR_GSIS)) {

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "guest_ram.h"
 #include "kvm_priv.h"
 
 /* Finds the slot whose region starts at @p gpa. vm->lock held. */
@@ -112,22 +112,7 @@ int kvm_mem_alloc(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint32_t 
 {
 	int rc = check_flags(vm, flags);
 
-	if (rc)
-		return rc;
-	if (!size || size > SIZE_MAX)
-		return -EINVAL;
-	/* NORESERVE: a large guest costs nothing until it touches its pages. */
-	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	rc = slot_add(vm, gpa, size, p, flags, 1);
-	if (rc) {
-		munmap(p, (size_t)size);
-		return rc;
-	}
-	*hva = p;
-	return 0;
+	return rc ? rc : guest_ram_alloc(vm, gpa, size, flags, slot_add, hva);
 }
 
 int kvm_mem_map(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
@@ -163,7 +148,7 @@ int kvm_mem_unmap(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size)
 		return rc;
 	}
 	if (s.owned)
-		munmap(s.hva, (size_t)s.size);
+		guest_ram_free(s.hva, s.size);
 	return 0;
 }
 
@@ -200,7 +185,7 @@ void kvm_mem_fini(struct hvabs_be_vm *vm)
 {
 	for (uint32_t i = 0; i < vm->nslots; i++)
 		if (vm->slots[i].used && vm->slots[i].owned)
-			munmap(vm->slots[i].hva, (size_t)vm->slots[i].size);
+			guest_ram_free(vm->slots[i].hva, vm->slots[i].size);
 	free(vm->slots);
 	vm->slots = NULL;
 	vm->nslots = 0;

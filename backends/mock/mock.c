@@ -111,16 +111,13 @@ static int mock_option(void *ctx, const char *key, const char *val)
 		rc = vm->script_path ? 0 : -ENOMEM;
 	} else
 		rc = -EINVAL;
-	if (rc)
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MOCK, "bad option '%s%s%s'", key,
-				val ? "=" : "", val ? val : "");
 	return rc;
 }
 
 /* Parses "key[=value],..." backend options. */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	int rc = hvabs_options_foreach(opts, mock_option, vm);
+	int rc = hvabs_options_parse(vm->host, MOCK, NULL, opts, mock_option, vm);
 
 	if (!rc && vm->max_vcpus == 0)
 		rc = -EINVAL;

@@ -72,16 +72,13 @@ static int mshv_option(void *ctx, const char *key, const char *val)
 		vm->max_reps = u;
 	else
 		rc = -EINVAL;
-	if (rc)
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, MSHV, "bad option '%s%s%s'", key,
-				val ? "=" : "", val ? val : "");
 	return rc;
 }
 
 /* Backend options: "regpage=0|1,max_reps=N" (docs/mshv.md). */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	return hvabs_options_foreach(opts, mshv_option, vm);
+	return hvabs_options_parse(vm->host, MSHV, NULL, opts, mshv_option, vm);
 }
 
 /*

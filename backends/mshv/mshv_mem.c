@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "guest_ram.h"
 #include "mshv_priv.h"
 
 #define PAGE_MASK (MSHV_PAGE_SIZE - 1ull)
@@ -138,19 +138,7 @@ static int add_region(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, void 
 
 int mshv_mem_alloc(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, uint32_t flags, void **hva)
 {
-	if (!size || size > SIZE_MAX)
-		return -EINVAL;
-	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return -ENOMEM;
-	int rc = add_region(vm, gpa, size, p, flags, 1);
-	if (rc) {
-		munmap(p, (size_t)size);
-		return rc;
-	}
-	*hva = p;
-	return 0;
+	return guest_ram_alloc(vm, gpa, size, flags, add_region, hva);
 }
 
 int mshv_mem_map(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
@@ -171,7 +159,7 @@ int mshv_mem_unmap(struct hvabs_be_vm *vm, uint64_t gpa, uint64_t size)
 		if (rc)
 			break;
 		if (r.owned)
-			munmap(r.hva, (size_t)r.size);
+			guest_ram_free(r.hva, r.size);
 		vm->regions[i] = vm->regions[--vm->nregions];
 		break;
 	}
@@ -229,7 +217,7 @@ void mshv_mem_fini(struct hvabs_be_vm *vm)
 		if (vm->pt_fd >= 0)
 			(void)set_memory(vm, r, 1);
 		if (r->owned)
-			munmap(r->hva, (size_t)r->size);
+			guest_ram_free(r->hva, r->size);
 	}
 	free(vm->regions);
 	vm->regions = NULL;

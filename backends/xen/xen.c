@@ -145,17 +145,13 @@ static int xen_option(void *ctx, const char *key, const char *val)
 		if (!rc && vm->poll_ms == 0)
 			rc = -EINVAL;
 	}
-	if (rc)
-		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
-				"bad option '%s%s%s' (domid=N, poll_ms=N)", key, val ? "=" : "",
-				val ? val : "");
 	return rc;
 }
 
 /* Backend options: "domid=N" (attach), "poll_ms=N". */
 static int parse_options(struct hvabs_be_vm *vm, const char *opts)
 {
-	return hvabs_options_foreach(opts, xen_option, vm);
+	return hvabs_options_parse(vm->host, XEN, "domid=N, poll_ms=N", opts, xen_option, vm);
 }
 
 static int create_domain(struct hvabs_be_vm *vm)

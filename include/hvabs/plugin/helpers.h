@@ -182,6 +182,56 @@ static inline int hvabs_options_foreach(const char *opts, hvabs_option_fn fn, vo
 	return rc;
 }
 
+/** What hvabs_options_parse() passes through hvabs_options_foreach(). */
+struct hvabs_options_log {
+	const struct hvabs_host *host; /**< where to log */
+	const char *component;	       /**< the backend's name, for the log line */
+	const char *usage;	       /**< a hint appended to the line, or NULL */
+	hvabs_option_fn fn;	       /**< the backend's callback */
+	void *ctx;		       /**< its context */
+};
+
+/**
+ * The hvabs_option_fn of hvabs_options_parse(): calls the backend's and logs
+ * what it refused.
+ * @param c a struct hvabs_options_log.
+ * @param key the option's name.
+ * @param val its value, or NULL.
+ * @return what the backend's callback returned.
+ */
+static inline int hvabs_options_log_refusal(void *c, const char *key, const char *val)
+{
+	const struct hvabs_options_log *l = (const struct hvabs_options_log *)c;
+	int rc = l->fn(l->ctx, key, val);
+
+	if (rc)
+		hvabs_host_logf(l->host, HVABS_LOG_ERROR, l->component, "bad option '%s%s%s'%s%s%s",
+				key, val ? "=" : "", val ? val : "", l->usage ? " (" : "",
+				l->usage ? l->usage : "", l->usage ? ")" : "");
+	return rc;
+}
+
+/**
+ * hvabs_options_foreach() for a backend's vm_create: the item @p fn refuses
+ * is logged once, at error level, as "bad option 'key=value' (usage)", so a
+ * backend's callback only decides.
+ * @param host the host table, for the log line.
+ * @param component the backend's name.
+ * @param usage a hint such as "domid=N, poll_ms=N", or NULL.
+ * @param opts the option string, or NULL.
+ * @param fn the callback.
+ * @param ctx its context.
+ * @return 0, the first error @p fn returned, or -ENOMEM.
+ */
+static inline int hvabs_options_parse(const struct hvabs_host *host, const char *component,
+				      const char *usage, const char *opts, hvabs_option_fn fn,
+				      void *ctx)
+{
+	struct hvabs_options_log l = {host, component, usage, fn, ctx};
+
+	return hvabs_options_foreach(opts, hvabs_options_log_refusal, &l);
+}
+
 /**
  * Parses an option value as an unsigned number (decimal, 0x hexadecimal or 0
  * octal) no larger than @p max.
