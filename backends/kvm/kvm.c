@@ -6,7 +6,9 @@
  * blobs in kvm_state.c. Only <linux/kvm.h> describes the kernel interface
  * (Documentation/virt/kvm/api.rst is the reference cited as "api.rst").
  * Every call on /dev/kvm and the fds derived from it goes through the VM's
- * syscall seam (backends/common/sys_seam.h), where tests inject failures.
+ * syscall seam (backends/common/sys_seam.h), where tests inject failures;
+ * the vCPU-create skeleton, guest RAM, the kick signal and the saved MSRs
+ * come from backends/common too (README.md).
  */
 #include <errno.h>
 #include <fcntl.h>

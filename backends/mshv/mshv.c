@@ -7,8 +7,10 @@
  * messages in mshv_exit.c (port I/O in mshv_pio.c, MMIO emulation in
  * mshv_emul.c, CPUID and MSRs in mshv_cpuid.c), interrupts in mshv_irq.c,
  * the vCPU state blob in mshv_state.c.
- * Every system call goes through the seam in mshv_sys.c. docs/mshv.md has
- * the design and what is verified only against the fake.
+ * Every system call goes through the seam in mshv_sys.c (on
+ * backends/common/sys_seam.c); the vCPU-create skeleton, guest RAM and the
+ * kick signal come from backends/common too. docs/mshv.md has the design
+ * and what is verified only against the fake.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,8 @@
  * (options "domid=N", "attach mode"). Xen runs the vCPUs and emulates the
  * LAPIC, IOAPIC, PIC and PIT; accesses to the ranges hvabs claims reach it as
  * ioreqs (xen_ioreq.c, xen_vcpu.c). Memory is in xen_mem.c, the ioreq server
- * and interrupts in xen_io.c, register state in xen_regs.c.
+ * and interrupts in xen_io.c, register state in xen_regs.c; vCPUs enter
+ * their table through backends/common/vcpu_table.c.
  */
 #include <errno.h>
 #include <stdarg.h>
