@@ -39,15 +39,6 @@ void core_bus_fini(struct hvabs_vm *vm)
 	vm->all_devs = NULL;
 }
 
-/* The registration holding @p addr in snapshot @p s, or NULL. */
-static struct hvabs_bus_dev *find(const struct cow_snap *s, uint64_t addr)
-{
-	const struct cow_entry *e = cow_snap_floor(s, addr);
-	struct hvabs_bus_dev *d = e ? e->item : NULL;
-
-	return d && addr - d->base < d->len ? d : NULL;
-}
-
 int hvabs_bus_register(struct hvabs_vm *vm, enum hvabs_space space, uint64_t base, uint64_t len,
 		       const struct hvabs_bus_ops *ops, void *opaque, uint32_t flags,
 		       struct hvabs_bus_dev **out)
@@ -70,11 +61,10 @@ int hvabs_bus_register(struct hvabs_vm *vm, enum hvabs_space space, uint64_t bas
 
 	int rc = 0;
 	pthread_mutex_lock(&vm->lock);
-	/* Registrations never overlap, so only the last one starting inside the range can. */
-	const struct cow_entry *last =
-	    cow_snap_floor(cow_table_snap(&vm->bus[space]), base + len - 1);
-	struct hvabs_bus_dev *o = last ? last->item : NULL;
-	if (o && o->base + (o->len - 1) >= base) {
+	const struct cow_entry *hit =
+	    cow_snap_overlap(cow_table_snap(&vm->bus[space]), base, base + len - 1);
+	if (hit) {
+		const struct hvabs_bus_dev *o = hit->item;
 		hvabs_log(&vm->be->logger, HVABS_LOG_ERROR, CORE,
 			  "%s range 0x%llx+0x%llx overlaps a device at 0x%llx+0x%llx",
 			  space == HVABS_SPACE_PIO ? "port" : "MMIO", (unsigned long long)base,
@@ -86,7 +76,7 @@ int hvabs_bus_register(struct hvabs_vm *vm, enum hvabs_space space, uint64_t bas
 	if (!rc && BE_HAS(vm->be, io_claim))
 		rc = vm->be->ops->io_claim(vm->bvm, space, base, len);
 	if (!rc)
-		rc = cow_table_insert(&vm->bus[space], base, d);
+		rc = cow_table_insert(&vm->bus[space], base, base + len - 1, d);
 	if (!rc) {
 		d->next_all = vm->all_devs;
 		vm->all_devs = d;
@@ -133,7 +123,8 @@ void hvabs_bus_dev_unlock(struct hvabs_bus_dev *d)
 int core_bus_dispatch(struct hvabs_vm *vm, uint32_t space, uint64_t addr, uint32_t size,
 		      int is_write, uint64_t *val)
 {
-	struct hvabs_bus_dev *d = find(cow_table_snap(&vm->bus[space]), addr);
+	const struct cow_entry *e = cow_snap_find(cow_table_snap(&vm->bus[space]), addr);
+	struct hvabs_bus_dev *d = e ? e->item : NULL;
 	int rc = -ENOENT;
 
 	if (!d)

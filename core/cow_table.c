@@ -38,7 +38,7 @@ static void publish(struct cow_table *t, struct cow_snap *s, struct cow_snap *ol
 	atomic_store_explicit(&t->cur, s, memory_order_release);
 }
 
-int cow_table_insert(struct cow_table *t, uint64_t key, void *item)
+int cow_table_insert(struct cow_table *t, uint64_t key, uint64_t last, void *item)
 {
 	struct cow_snap *old = atomic_load_explicit(&t->cur, memory_order_relaxed);
 	struct cow_snap *s = snap_alloc(old->n + 1);
@@ -48,7 +48,7 @@ int cow_table_insert(struct cow_table *t, uint64_t key, void *item)
 	size_t at = cow_snap_upper(old, key);
 	for (size_t i = 0; i < at; i++)
 		s->e[i] = old->e[i];
-	s->e[at] = (struct cow_entry){key, item};
+	s->e[at] = (struct cow_entry){key, last, item};
 	for (size_t i = at; i < old->n; i++)
 		s->e[i + 1] = old->e[i];
 	s->n = old->n + 1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A copy-on-write sorted table of (key, item) pairs, for lookups on hot
+ * A copy-on-write sorted table of address ranges [key, last] and their
+ * items, for lookups on hot
  * paths that must take no lock: the PIO and MMIO buses, the guest memory
  * map, the fallback ioeventfds. Readers take the current snapshot with an
  * acquire load and search it; it never changes under them. Writers (the
@@ -19,7 +20,8 @@
 #include <stdint.h>
 
 struct cow_entry {
-	uint64_t key;
+	uint64_t key;  /* the range's first address */
+	uint64_t last; /* its last address (key for a single address) */
 	void *item;
 };
 
@@ -39,8 +41,8 @@ int cow_table_init(struct cow_table *t);
 /* Frees every snapshot (not the items). No reader may run any more. */
 void cow_table_fini(struct cow_table *t);
 
-/* Publishes a copy with (@p key, @p item) added after any equal key: 0 or -ENOMEM. */
-int cow_table_insert(struct cow_table *t, uint64_t key, void *item);
+/* Publishes a copy with [@p key, @p last] -> @p item added after any equal key: 0 or -ENOMEM. */
+int cow_table_insert(struct cow_table *t, uint64_t key, uint64_t last, void *item);
 /* Publishes a copy without @p item's entry: 0, -ENOENT or -ENOMEM. */
 int cow_table_remove(struct cow_table *t, const void *item);
 
@@ -61,6 +63,29 @@ static inline const struct cow_entry *cow_snap_floor(const struct cow_snap *s, u
 	size_t i = cow_snap_upper(s, key);
 
 	return i ? &s->e[i - 1] : NULL;
+}
+
+/*
+ * For tables whose ranges never overlap (buses, the memory map): the entry
+ * whose range holds @p addr, or NULL.
+ */
+static inline const struct cow_entry *cow_snap_find(const struct cow_snap *s, uint64_t addr)
+{
+	const struct cow_entry *e = cow_snap_floor(s, addr);
+
+	return e && addr <= e->last ? e : NULL;
+}
+
+/*
+ * For the same tables: an entry that overlaps [@p first, @p last], or NULL.
+ * Only the last range starting at or below @p last can, as none overlap.
+ */
+static inline const struct cow_entry *cow_snap_overlap(const struct cow_snap *s, uint64_t first,
+						       uint64_t last)
+{
+	const struct cow_entry *e = cow_snap_floor(s, last);
+
+	return e && e->last >= first ? e : NULL;
 }
 
 #endif

@@ -224,7 +224,7 @@ int hvabs_ioeventfd_create(struct hvabs_vm *vm, const struct hvabs_ioeventfd_spe
 		e->next = vm->ioevs;
 		vm->ioevs = e;
 		if (!e->kernel) {
-			rc = cow_table_insert(&vm->ioev_fallback, ev->addr, e);
+			rc = cow_table_insert(&vm->ioev_fallback, ev->addr, ev->addr, e);
 			if (rc)
 				vm->ioevs = e->next;
 		}

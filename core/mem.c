@@ -70,10 +70,9 @@ static const struct cow_snap *cur(const struct hvabs_mem *m)
 /* The region holding @p gpa, or NULL. */
 static struct region *find(const struct cow_snap *s, uint64_t gpa)
 {
-	const struct cow_entry *e = cow_snap_floor(s, gpa);
-	struct region *r = e ? e->item : NULL;
+	const struct cow_entry *e = cow_snap_find(s, gpa);
 
-	return r && gpa - r->gpa < r->size ? r : NULL;
+	return e ? e->item : NULL;
 }
 
 static size_t bitmap_words(uint64_t size)
@@ -96,10 +95,7 @@ int hvabs_mem_add_region(struct hvabs_mem *m, uint64_t gpa, uint64_t size, void 
 	r->flags = flags;
 
 	pthread_mutex_lock(&m->wlock);
-	/* Regions never overlap, so only the last one starting inside the range can. */
-	const struct cow_entry *last = cow_snap_floor(cur(m), gpa + size - 1);
-	const struct region *o = last ? last->item : NULL;
-	int rc = o && o->gpa + (o->size - 1) >= gpa ? -EEXIST : 0;
+	int rc = cow_snap_overlap(cur(m), gpa, gpa + size - 1) ? -EEXIST : 0;
 	if (!rc && m->tracking) {
 		_Atomic uint64_t *bm = calloc(bitmap_words(size), sizeof(uint64_t));
 		if (!bm)
@@ -108,7 +104,7 @@ int hvabs_mem_add_region(struct hvabs_mem *m, uint64_t gpa, uint64_t size, void 
 		atomic_store(&r->tracking, 1);
 	}
 	if (!rc)
-		rc = cow_table_insert(&m->regions, gpa, r);
+		rc = cow_table_insert(&m->regions, gpa, gpa + size - 1, r);
 	if (rc) {
 		free((void *)atomic_load(&r->dirty));
 		free(r);
