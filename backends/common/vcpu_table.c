@@ -27,7 +27,8 @@ int vcpu_table_create(const struct vcpu_table *t, struct hvabs_be_vm *vm, uint32
 		pthread_mutex_unlock(t->lock);
 	}
 	if (rc) {
-		ops->discard(v);
+		if (ops->discard)
+			ops->discard(v);
 		free(v);
 		return rc;
 	}

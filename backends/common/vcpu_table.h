@@ -36,7 +36,7 @@ struct vcpu_table_ops {
 	 * reaches the hypervisor).
 	 */
 	int (*attach)(struct hvabs_be_vcpu *v);
-	/* Releases what init and attach acquired; not @p v's memory. */
+	/* Optional: releases what init and attach acquired; not @p v's memory. */
 	void (*discard)(struct hvabs_be_vcpu *v);
 };
 

@@ -37,17 +37,9 @@ static int vcpu_attach(struct hvabs_be_vcpu *v)
 	return 0;
 }
 
-static void vcpu_discard(struct hvabs_be_vcpu *v)
-{
-	(void)v; /* init took nothing, and attach cannot fail */
-}
-
+/* Nothing to discard: init takes nothing and attach cannot fail. */
 static const struct vcpu_table_ops vcpu_ops = {
-    .size = sizeof(struct hvabs_be_vcpu),
-    .init = vcpu_init,
-    .attach = vcpu_attach,
-    .discard = vcpu_discard,
-};
+    .size = sizeof(struct hvabs_be_vcpu), .init = vcpu_init, .attach = vcpu_attach};
 
 int mock_vcpu_create(struct hvabs_be_vm *vm, uint32_t index, struct hvabs_be_vcpu **out)
 {
@@ -70,7 +62,6 @@ void mock_steps_free(struct mock_step *s)
 void mock_vcpu_destroy(struct hvabs_be_vcpu *v)
 {
 	struct hvabs_be_vm *vm = v->vm;
-
 	struct vcpu_table t = {&vm->lock, vm->vcpus, vm->max_vcpus};
 
 	vcpu_table_remove(&t, v->index, v);
