@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -93,7 +94,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!rq) {
 		rq = calloc(1, sizeof(*rq));
 		*con_cls = rq;
-		return rq ? MHD_YES : MHD_NO;
+		if (!rq)
+			return MHD_NO;
+		pthread_mutex_lock(&api->lock);
+		api->inflight++;
+		pthread_mutex_unlock(&api->lock);
+		return MHD_YES;
 	}
 	if (*data_size) {
 		gather(rq, data, *data_size);
@@ -113,15 +119,41 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct vmm_api *api = cls;
 	struct request *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
-	if (rq)
-		free(rq->buf);
+	if (!rq)
+		return;
+	free(rq->buf);
 	free(rq);
 	*con_cls = NULL;
+	pthread_mutex_lock(&api->lock);
+	api->inflight--;
+	pthread_cond_broadcast(&api->cond);
+	pthread_mutex_unlock(&api->lock);
+}
+
+/*
+ * Lets replies already being made reach their clients before the server
+ * stops: an InstanceStart whose guest powers off at once must still get its
+ * 204 (the server would otherwise close the connection under it). Bounded,
+ * so a client that stalls mid-request cannot hold the VMM's exit.
+ */
+static void drain_replies(struct vmm_api *api)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&api->lock);
+		unsigned n = api->inflight;
+		pthread_mutex_unlock(&api->lock);
+		if (!n)
+			return;
+		nanosleep(&step, NULL);
+	}
+	VMM_LOG(api->log, VMM_LOG_WARNING, "API: stopping with a request still open");
 }
 
 /* A socket file nobody listens on is stale: 0 when it was, -1 with @p err when it is live. */
@@ -208,10 +240,12 @@ void vmm_api_destroy(struct vmm_api *api)
 	api->closing = true;
 	pthread_cond_broadcast(&api->cond);
 	pthread_mutex_unlock(&api->lock);
-	if (api->mhd)
+	if (api->mhd) {
+		drain_replies(api);
 		MHD_stop_daemon(api->mhd); /* closes the listening socket */
-	else if (api->listen_fd >= 0)
+	} else if (api->listen_fd >= 0) {
 		close(api->listen_fd);
+	}
 	if (api->sock_path)
 		unlink(api->sock_path);
 	free(api->sock_path);

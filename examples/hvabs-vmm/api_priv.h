@@ -33,6 +33,7 @@ struct vmm_api {
 	char start_err[512];
 	struct machine *m; /* the running machine, or NULL */
 	char id[40];	   /* instance id for GET / */
+	unsigned inflight; /* requests begun whose reply is not sent yet */
 
 	/* the server (api.c) */
 	struct MHD_Daemon *mhd;
