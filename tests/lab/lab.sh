@@ -220,8 +220,11 @@ trap 'log "interrupted"; exit 1' INT TERM HUP
 find "$CACHE/img" "$CACHE/logs" -type f -mtime +30 -delete 2>/dev/null || true
 find "$CACHE/tmp" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 
-host_pkgs=(qemu-system-x86 busybox-static kmod xz-utils)
-[[ $mode == xen ]] && host_pkgs+=("xen-hypervisor-$XEN_SERIES-amd64" "xen-utils-$XEN_SERIES")
+# --artifacts boots nothing: no QEMU or Xen for a caller that only wants the
+# kernel and the L2 initramfs (examples/demo.sh, with-lab-kernel.sh).
+host_pkgs=(busybox-static kmod xz-utils)
+((artifacts_only)) || host_pkgs+=(qemu-system-x86)
+[[ $mode == xen ]] && ((!artifacts_only)) && host_pkgs+=("xen-hypervisor-$XEN_SERIES-amd64" "xen-utils-$XEN_SERIES")
 ensure_pkgs "${host_pkgs[@]}"
 
 # ---------------------------------------------------------------- kernel
