@@ -85,3 +85,50 @@ lab_insmod() {
 	echo "lab: insmod failed:$failed" >&2
 	return 1
 }
+
+# lab_l2_verdict LOG: the L2 guest's own checks, from its console log LOG.
+# l2-init.sh prints "HVABS-CHECK NAME PASS|FAIL|SKIP" per check and then
+# "HVABS-L2-DONE pass=P fail=F skip=S". Succeeds only if every run of the
+# guest in LOG (a reboot starts another) ended with that summary, no check
+# failed, at least one passed, and the check lines L1 saw add up to the
+# guest's own counts: a check line lost or mangled on the console fails too.
+# Prints one line: the counts, or why the checks do not pass.
+lab_l2_verdict() {
+	[ -r "$1" ] || {
+		echo "no L2 console log $1"
+		return 1
+	}
+	awk '
+	function fin(why) { print why; bad = 1; exit 1 }
+	{ sub(/\r$/, "") }
+	index($0, "HVABS-CHECK ") {
+		n = split(substr($0, index($0, "HVABS-CHECK ") + 12), w, " ")
+		if (w[2] == "PASS") p++
+		else if (w[2] == "SKIP") s++
+		else { f++; failed = failed " " w[1] "(" (n < 2 ? "no status" : w[2]) ")" }
+		pending = 1
+		next
+	}
+	index($0, "HVABS-L2-DONE ") {
+		d = substr($0, index($0, "HVABS-L2-DONE ") + 14)
+		if (d !~ /^pass=[0-9]+ fail=[0-9]+ skip=[0-9]+/)
+			fin("malformed guest summary \"HVABS-L2-DONE " d "\"")
+		split(d, c, /[ =]/)
+		runs++
+		if (c[2] + 0 != p + 0 || c[4] + 0 != f + 0 || c[6] + 0 != s + 0)
+			fin("the guest reported pass=" c[2] " fail=" c[4] " skip=" c[6] \
+			    " in run " runs ", the log shows pass=" p + 0 " fail=" f + 0 " skip=" s + 0 \
+			    " (a check line was lost or mangled)")
+		if (f) fin(f " L2 check(s) failed in run " runs ":" failed)
+		if (!p) fin("no L2 check passed in run " runs)
+		tp += p; ts += s; p = f = s = 0; pending = 0
+	}
+	END {
+		if (bad) exit 1
+		if (!runs) { print "no HVABS-L2-DONE: the guest did not finish its checks" (f ? "; failed:" failed : ""); exit 1 }
+		if (pending) { print "check lines after the last HVABS-L2-DONE: a run did not finish its checks" (f ? "; failed:" failed : ""); exit 1 }
+		printf "L2 checks pass=%d skip=%d", tp, ts
+		if (runs > 1) printf " in %d runs", runs
+		printf "\n"
+	}' "$1"
+}

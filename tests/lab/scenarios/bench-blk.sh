@@ -129,10 +129,11 @@ bench_one() {
 	# ended by itself after the guest finished its checks.
 	if [ "${el%.*}" -ge "$tmo" ]; then
 		rc=timeout
-	elif ! grep -q HVABS-L2-DONE "$log"; then
-		rc=no-l2-done
 	elif ! grep -q 'HVABS-CHECK blkbench PASS' "$log"; then
 		rc=check-failed
+	elif ! l2v=$(lab_l2_verdict "$log"); then
+		lab_log "bench-blk: $name $iter: $l2v"
+		rc=l2-checks
 	fi
 	echo "HVABS-BENCH vmm=$name iter=$iter seqwrite_mbps=$sw seqread_mbps=$sr" \
 		"randread_iops=$rr randwrite_iops=$rw boot_s=$el rc=$rc"

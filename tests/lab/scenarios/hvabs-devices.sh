@@ -144,7 +144,7 @@ check_result() {
 }
 
 case_devices() {
-	local n data ro detail fails bad out
+	local n data ro detail l2v bad out
 	[ -f "$dir/base" ] || mkbase
 	for n in data scratch ro; do
 		mkimage $n
@@ -162,17 +162,14 @@ hvabs.disk=hvabs-scratch:$sectors:write:100:8:written hvabs.disk=hvabs-ro:$secto
 		--disk "path=$dir/ro.img,readonly=on,serial=hvabs-ro" --rng
 
 	detail="vmm_rc=$RC exit=${T_EXIT}s"
-	fails=$(grep -c 'HVABS-CHECK .* FAIL' "$dir/devices.log")
 	if ! grep -q 'HVABS-L2-UP' "$dir/devices.log"; then
 		lab_result devices-l2 FAIL "no HVABS-L2-UP from the guest; $detail"
-	elif ! grep -q 'HVABS-L2-DONE' "$dir/devices.log"; then
-		lab_result devices-l2 FAIL "the guest did not finish its checks; $detail"
-	elif [ "$fails" != 0 ]; then
-		lab_result devices-l2 FAIL "$fails L2 checks failed; $detail"
+	elif ! l2v=$(lab_l2_verdict "$dir/devices.log"); then
+		lab_result devices-l2 FAIL "$l2v; $detail"
 	elif [ "$RC" != 0 ] || ! grep -q 'guest stopped: power-off' "$dir/devices.log"; then
 		lab_result devices-l2 FAIL "hvabs-vmm did not end with a power-off and status 0; $detail"
 	else
-		lab_result devices-l2 PASS "$detail"
+		lab_result devices-l2 PASS "$l2v; $detail"
 	fi
 	check_result devices blk
 	check_result devices rng
@@ -294,7 +291,7 @@ io_result() {
 }
 
 case_io() {
-	local want append ok detail fails g2h h2g i p
+	local want append ok detail l2v g2h h2g i p
 	want=$(lab_param io net,console,vsock)
 	IO_NONCE=n$(lab_uptime | tr -d .)
 	IO_PTY=/dev/null IO_CAT="" IO_PING="" IO_VS="" IO_LISTEN=""
@@ -354,15 +351,12 @@ case_io() {
 	done
 
 	detail="vmm_rc=$RC exit=${T_EXIT}s"
-	fails=$(grep -c 'HVABS-CHECK .* FAIL' "$dir/io.log")
-	if ! grep -q 'HVABS-L2-DONE' "$dir/io.log"; then
-		lab_result io-l2 FAIL "the guest did not finish its checks; $detail"
-	elif [ "$fails" != 0 ]; then
-		lab_result io-l2 FAIL "$fails L2 checks failed; $detail"
+	if ! l2v=$(lab_l2_verdict "$dir/io.log"); then
+		lab_result io-l2 FAIL "$l2v; $detail"
 	elif [ "$RC" != 0 ] || ! grep -q 'guest stopped: power-off' "$dir/io.log"; then
 		lab_result io-l2 FAIL "hvabs-vmm did not end with a power-off and status 0; $detail"
 	else
-		lab_result io-l2 PASS "$detail"
+		lab_result io-l2 PASS "$l2v; $detail"
 	fi
 	case ,$want, in
 	*,net,*)

@@ -76,8 +76,8 @@ elif [ "${t_exit%.*}" -ge "$tmo" ]; then
 	lab_result l2-qemu FAIL "timed out after ${tmo}s; $detail"
 elif [ "$qrc" != 0 ]; then
 	lab_result l2-qemu FAIL "QEMU exit status $qrc; $detail"
-elif ! grep -q 'HVABS-L2-DONE' /run/l2.log; then
-	lab_result l2-qemu FAIL "the guest did not finish its checks; $detail"
+elif ! l2v=$(lab_l2_verdict /run/l2.log); then
+	lab_result l2-qemu FAIL "$l2v; $detail"
 else
-	lab_result l2-qemu PASS "$detail"
+	lab_result l2-qemu PASS "$l2v; $detail"
 fi

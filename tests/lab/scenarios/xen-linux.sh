@@ -74,14 +74,27 @@ run_case() {
 		lab_result "$name" FAIL "guest has $up vCPUs, asked for $cpus; $detail"
 	elif [ "$disk" = blk ] && ! grep -q ' vda: vda1' /run/l2.log; then
 		lab_result "$name" FAIL "the guest did not read the virtio-blk disk's partition table; $detail"
-	elif ! grep -q 'HVABS-L2-DONE' /run/l2.log; then
-		lab_result "$name" FAIL "the guest did not finish its checks; $detail"
+	elif ! l2v=$(lab_l2_verdict /run/l2.log); then
+		lab_result "$name" FAIL "$l2v; $detail"
 	elif [ "$rc" != 0 ] || ! grep -q 'guest stopped: power-off' /run/l2.log; then
 		lab_result "$name" FAIL "no clean power-off; $detail"
 	else
-		lab_result "$name" PASS "$detail"
+		lab_result "$name" PASS "$l2v; $detail"
 	fi
-	xl list | awk 'NR > 1 && $1 != "Domain-0" { print "leftover: " $0 }'
+	# hvabs-vmm destroys its domain on exit: one left behind fails the case.
+	if ! doms=$(xl list 2>&1); then
+		lab_result "$name-cleanup" FAIL "xl list failed: $doms"
+		return
+	fi
+	left=$(echo "$doms" | awk 'NR > 1 && $1 != "Domain-0" { printf "%s%s(id %s)", sep, $1, $2; sep = ", " }')
+	if [ -n "$left" ]; then
+		lab_result "$name-cleanup" FAIL "domains left after hvabs-vmm exited: $left"
+		for id in $(echo "$doms" | awk 'NR > 1 && $1 != "Domain-0" { print $2 }'); do
+			xl destroy "$id" 2>/dev/null
+		done
+	else
+		lab_result "$name-cleanup" PASS "no domain left but Domain-0"
+	fi
 }
 
 for c in $(echo "$cases" | tr '+,' '  '); do
