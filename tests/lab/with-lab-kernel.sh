@@ -11,8 +11,10 @@ set -euo pipefail
 export LC_ALL=C
 lab=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)/lab.sh
 kind=${1:-}
-[[ $kind == bzimage || $kind == vmlinux ]] && (($# >= 2)) ||
-	{ echo "usage: with-lab-kernel.sh bzimage|vmlinux COMMAND [ARGS...]" >&2; exit 2; }
+if [[ $kind != bzimage && $kind != vmlinux ]] || (($# < 2)); then
+	echo "usage: with-lab-kernel.sh bzimage|vmlinux COMMAND [ARGS...]" >&2
+	exit 2
+fi
 shift
 vars=$("$lab" --artifacts) || { echo "with-lab-kernel: lab.sh --artifacts failed" >&2; exit 1; }
 eval "$vars"
