@@ -16,7 +16,8 @@
 # hvabs-vmm options with ',' for spaces, and hvabs.crosscheck=1 to pass
 # the KVM backend's x86 emulator cross-check option (--backend-options
 # crosscheck=1); a case then also needs hvabs-vmm's summary line to report
-# MMIO exits checked and no disagreement.
+# MMIO exits checked and no disagreement. With examples/demo-boot.sh in
+# /hvabs/bin, one more boot: README command 1's guest (run_demo below).
 # shellcheck source=../lab-lib.sh
 . /lab/lib.sh
 
@@ -94,7 +95,40 @@ run_case() {
 	fi
 }
 
+# README command 1's guest part (examples/demo-boot.sh, when lab.sh --bin
+# brought it): on this standard kvm_amd it must choose Linux, not the tiny
+# guest, and boot it with the initramfs to a clean power-off. The kernel and
+# initramfs are the ones on the host's cache that demo.sh would fetch.
+run_demo() {
+	local rc l2v detail
+	rm -f /run/l2.log /run/l2.rc
+	t0=$(lab_uptime)
+	{
+		HVABS_DEMO_KERNEL=/l2/vmlinuz HVABS_DEMO_INITRD=/l2/initrd.img \
+			timeout -k 5 $((tmo + 10)) /hvabs/bin/demo-boot.sh /hvabs/bin/hvabs-vmm \
+			/nonexistent/tiny.elf </dev/null 2>&1
+		echo $? >/run/l2.rc
+	} | while IFS= read -r line; do
+		echo "$line" >>/run/l2.log
+		echo "L2| $line"
+	done
+	rc=$(cat /run/l2.rc)
+	detail="rc=$rc exit=$(lab_elapsed "$t0")s"
+	if ! grep -q '^demo: booting Linux' /run/l2.log; then
+		lab_result demo-linux FAIL "demo-boot.sh did not choose Linux on kvm_amd: $(grep '^demo: not' /run/l2.log); $detail"
+	elif ! grep -q 'HVABS-L2-UP cpus=2' /run/l2.log; then
+		lab_result demo-linux FAIL "no HVABS-L2-UP cpus=2 from the guest; $detail"
+	elif ! l2v=$(lab_l2_verdict /run/l2.log); then
+		lab_result demo-linux FAIL "$l2v; $detail"
+	elif [ "$rc" != 0 ] || ! grep -q 'guest stopped: power-off' /run/l2.log; then
+		lab_result demo-linux FAIL "no clean power-off; $detail"
+	else
+		lab_result demo-linux PASS "Linux on hvabs-vmm, $l2v; $detail"
+	fi
+}
+
 for c in $(echo "$cases" | tr ',' ' '); do
 	# shellcheck disable=SC2046 # KERNEL:CPUS:END into three words
 	run_case $(echo "$c" | tr ':' ' ')
 done
+[ -x /hvabs/bin/demo-boot.sh ] && run_demo
