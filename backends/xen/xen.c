@@ -220,7 +220,7 @@ static int attach_domain(struct hvabs_be_vm *vm)
 				vm->domid);
 		return -ENOENT;
 	}
-	if (!di.hvm || di.dying || di.shutdown) {
+	if (!di.hvm || di.dying || di.shutdown || di.crashed) {
 		hvabs_host_logf(vm->host, HVABS_LOG_ERROR, XEN,
 				"domain %u is %s: attach needs a live HVM or PVH domain", vm->domid,
 				!di.hvm ? "a PV domain" : "shutting down");

@@ -270,6 +270,9 @@ static int check_status(struct hvabs_be_vcpu *v, struct hvabs_exit *e)
 	pthread_mutex_unlock(&vm->xc_lock);
 	if (n != 1 || di.domid != vm->domid || di.dying)
 		return gone_exit(v, e);
+	/* libxc reports a crash (a triple fault here) as crashed, not shutdown. */
+	if (di.crashed)
+		return shutdown_exit(SHUTDOWN_crash, e);
 	if (di.shutdown)
 		return shutdown_exit(di.shutdown_reason, e);
 	return 0;
