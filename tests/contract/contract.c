@@ -2,7 +2,8 @@
 /*
  * The backend contract suite: one list of tests that runs against every
  * backend through its test driver (tests/harness/driver.h). Usage: contract
- * RUN (mock, mock-nofd, kvm, kvm-irqchip, xen, mshv).
+ * RUN (mock, mock-nofd, kvm, kvm-irqchip, xen, mshv; xen-real is real Xen,
+ * not the fake, run in the lab's dom0 by lab.xen.contract).
  *
  * No case is ever skipped. A case that needs what the driver declares its
  * hypervisor lacks prints "not applicable: <why>" and checks what the

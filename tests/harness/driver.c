@@ -13,7 +13,8 @@
  */
 extern const struct hvt_driver hvt_drv_mock, hvt_drv_mock_nofd;
 #ifdef HVT_HAVE_KVM
-extern const struct hvt_driver hvt_drv_kvm, hvt_drv_kvm_irqchip;
+/* xen-real runs drv_kvm.c's real-mode programs on real Xen (the lab's dom0). */
+extern const struct hvt_driver hvt_drv_kvm, hvt_drv_kvm_irqchip, hvt_drv_xen_real;
 #endif
 #ifdef HVT_HAVE_XEN
 extern const struct hvt_driver hvt_drv_xen;
@@ -25,7 +26,7 @@ extern const struct hvt_driver hvt_drv_mshv;
 static const struct hvt_driver *const drivers[] = {
     &hvt_drv_mock, &hvt_drv_mock_nofd,
 #ifdef HVT_HAVE_KVM
-    &hvt_drv_kvm,  &hvt_drv_kvm_irqchip,
+    &hvt_drv_kvm,  &hvt_drv_kvm_irqchip, &hvt_drv_xen_real,
 #endif
 #ifdef HVT_HAVE_XEN
     &hvt_drv_xen,

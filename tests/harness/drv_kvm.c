@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test driver for the KVM backend: each guest action becomes 16-bit
- * real-mode code in guest RAM, run for real on /dev/kvm. Two runs:
+ * real-mode code in guest RAM, run for real on /dev/kvm. Two runs (and
+ * "xen-real" at the end, the same programs on real Xen):
  *
  * "kvm": no in-kernel irqchip. Interrupt lines map to vectors irq_base + gsi
  * injected into vCPU 0 (README.md of the backend); there is no LAPIC, so no
@@ -457,4 +458,40 @@ const struct hvt_driver hvt_drv_kvm_irqchip = {
     .program = kvm_program,
     .reads = kvm_reads,
     .observe_irq = kvm_observe_irq,
+};
+
+/*
+ * "xen-real": the same real-mode programs on real Xen 4.17, the Xen backend
+ * over the real libxen* of a dom0 (lab.xen.contract runs it in the lab), not
+ * the fake of drv_xen.c. Xen brings a down vCPU up when its registers are
+ * written and reports `cli; hlt` as the vCPU going down, which the backend
+ * turns into HVABS_EXIT_HLT; a triple fault crashes the domain (SHUTDOWN).
+ * No claimed(): Xen has no query of an ioreq server's ranges, so the claims
+ * are proven by the exits (a registered range left unclaimed never exits).
+ */
+static const struct hvt_lack xen_real_lacks[] = {
+    {HVT_UNCLAIMED_IO, "Xen answers accesses outside the ioreq server's claimed ranges itself"},
+    {HVT_EXIT_RESET, "a real-mode program cannot make Xen reboot the domain without a VMM device"},
+    {HVT_EXIT_SYSTEM_EVENT,
+     "a real-mode program cannot make Xen power the domain off without a VMM device"},
+    {HVT_EXIT_HYPERCALL, "Xen handles hypercalls; an ioreq server never sees one"},
+    {HVT_EXIT_EOI, "Xen's own I/O APIC takes EOIs; an ioreq server never sees one"},
+    {HVT_EXIT_INTERNAL_ERROR, "Xen crashes the domain instead of reporting an internal error"},
+    {HVT_EXIT_UNKNOWN, "every ioreq and domain state maps to a known exit"},
+    {HVT_SEE_LINE, "these programs do not set up Xen's emulated PIC, I/O APIC and LAPIC"},
+    {HVT_SEE_MSI, "these programs do not set up Xen's emulated LAPIC"},
+    {HVT_COUNT_IRQS, "Xen keeps its virtual interrupt controllers to itself"},
+    {HVT_CLOCK_SET, "the backend offers no settable domain clock on Xen"},
+    {0, NULL},
+};
+
+const struct hvt_driver hvt_drv_xen_real = {
+    .name = "xen-real",
+    .backend = "xen",
+    .require_env = "HVABS_REQUIRE_XEN",
+    .lacks = xen_real_lacks,
+    .attach = kvm_attach,
+    .detach = kvm_detach,
+    .program = kvm_program,
+    .reads = kvm_reads,
 };
