@@ -6,8 +6,9 @@
 #
 # Boot benchmark, driven by tests/lab/bench-boot.sh on the host: boots the L2
 # kernel and initramfs hvabs.bench_iters= times (default 3) with QEMU microvm
-# and, when it is in /hvabs/bin, with hvabs-vmm, using the same kernel,
-# initramfs, command line, memory and vCPUs. For each boot it prints
+# and, when it is in /hvabs/bin, as often with hvabs-vmm, alternating (qemu,
+# hvabs, qemu, hvabs, ...), using the same kernel, initramfs, command line,
+# memory and vCPUs. For each boot it prints
 #   HVABS-BENCH vmm=NAME iter=I marker=S exit=S rss_kb=K up_rss_kb=T
 #               guest_kb=G out_anon_kb=A rc=N
 # where marker is the time to HVABS-L2-UP and exit the time until the VMM
@@ -163,8 +164,9 @@ bench_one() {
 	# the guest finished its checks.
 	if [ "$(lab_elapsed "$t0" "$t1" | cut -d. -f1)" -ge "$tmo" ]; then
 		rc=timeout
-	elif ! grep -q HVABS-L2-DONE /run/b.log; then
-		rc=no-l2-done
+	elif ! l2v=$(lab_l2_verdict /run/b.log); then
+		lab_log "bench: $name $iter: $l2v"
+		rc=l2-checks
 	elif [ "$up" = none ]; then
 		rc=no-smaps
 	elif [ "$guest" = none ]; then
@@ -180,32 +182,36 @@ bench_one() {
 	return 0
 }
 
-# bench_vmm NAME COMMAND...: all iterations, one result.
-bench_vmm() {
-	local name=$1 i=1 bad=0
-	shift
-	while [ $i -le "$iters" ]; do
-		bench_one "$name" $i "$@" || bad=$((bad + 1))
-		i=$((i + 1))
-	done
-	if [ $bad = 0 ]; then
-		lab_result "bench-$name" PASS "$iters boots reached HVABS-L2-UP, were measured while held, finished and exited 0"
-	else
-		lab_result "bench-$name" FAIL "$bad of $iters boots failed"
-	fi
-}
-
-bench_vmm qemu qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host \
-	-m $ram_mib -smp "$cpus" -nodefaults -nographic -serial stdio -no-reboot \
-	-kernel "$kernel" -initrd $dir/l2.img -append "$append"
-
+# The rounds alternate the VMMs (qemu, hvabs, qemu, hvabs, ...), so that a
+# change in the host's load hits both rather than all boots of one.
+qbad=0 hbad=0 have_hvabs=0
 # ---- HOOK: hvabs-vmm --------------------------------------------------------
 # hvabs-vmm (build/examples/hvabs-vmm) is measured when bench-boot.sh finds it
 # and passes it with --bin; the backends come with --build. Same guest, same
-# command line, same memory and vCPUs as QEMU above.
+# command line, same memory and vCPUs as QEMU.
 if command -v hvabs-vmm >/dev/null 2>&1; then
-	bench_vmm hvabs hvabs-vmm --kernel "$kernel" --initrd $dir/l2.img \
-		--cmdline "$append" --memory ${ram_mib}M --cpus "$cpus"
+	have_hvabs=1
 else
 	lab_log "bench: no hvabs-vmm in /hvabs/bin, measuring QEMU only"
 fi
+i=1
+while [ $i -le "$iters" ]; do
+	bench_one qemu $i qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host \
+		-m $ram_mib -smp "$cpus" -nodefaults -nographic -serial stdio -no-reboot \
+		-kernel "$kernel" -initrd $dir/l2.img -append "$append" || qbad=$((qbad + 1))
+	if [ $have_hvabs = 1 ]; then
+		bench_one hvabs $i hvabs-vmm --kernel "$kernel" --initrd $dir/l2.img \
+			--cmdline "$append" --memory ${ram_mib}M --cpus "$cpus" || hbad=$((hbad + 1))
+	fi
+	i=$((i + 1))
+done
+
+verdict() { # NAME BAD
+	if [ "$2" = 0 ]; then
+		lab_result "bench-$1" PASS "$iters boots reached HVABS-L2-UP, were measured while held, finished and exited 0"
+	else
+		lab_result "bench-$1" FAIL "$2 of $iters boots failed"
+	fi
+}
+verdict qemu $qbad
+[ $have_hvabs = 0 ] || verdict hvabs $hbad
