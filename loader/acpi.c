@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ACPI tables (ACPI 6.4): RSDP (§5.2.5), FACS (§5.2.10), XSDT (§5.2.8),
- * FADT (§5.2.9), MADT (§5.2.12) and a DSDT (§5.2.11.1) of device objects.
+ * FADT (§5.2.9), MADT (§5.2.12), MCFG (PCI firmware spec) and a DSDT
+ * (§5.2.11.1) of device objects; acpi_pci.c describes the PCI host bridge.
  * They are laid out in a host buffer and written to guest RAM in one go.
  */
 #include <errno.h>
@@ -20,8 +21,8 @@
 
 #define RSDP_LEN     36u
 #define FACS_LEN     64u
-#define FADT_LEN     276u /* revision 6 */
-#define XSDT_N	     2u	  /* FADT, MADT */
+#define FADT_LEN     276u		  /* revision 6 */
+#define MCFG_LEN     (SDT_HDR + 8u + 16u) /* one allocation entry */
 
 /* MADT entry types (§5.2.12, table 5.21). */
 #define MADT_LAPIC     0
@@ -284,6 +285,8 @@ static int build_dsdt_body(struct aml *a, const struct hvabs_platform *p)
 		dsdt_i8042(a);
 	for (size_t i = 0; i < p->nr_devices; i++)
 		dsdt_virtio(a, &p->devices[i], i);
+	if (p->pci)
+		ldr_dsdt_pci(a, p->pci);
 	aml_end(a, sb);
 	/* \_S5: SLP_TYPa, SLP_TYPb, reserved, reserved (§7.4.2). */
 	aml_name(a, "\\_S5_");
@@ -297,25 +300,38 @@ static int build_dsdt_body(struct aml *a, const struct hvabs_platform *p)
 }
 
 struct acpi_layout {
-	size_t rsdp, facs, xsdt, fadt, madt, dsdt, total;
+	size_t rsdp, facs, xsdt, fadt, madt, mcfg, dsdt, total;
+	uint32_t xsdt_n; /* FADT, MADT, and the MCFG with a PCI host bridge */
 };
 
 static void layout(struct acpi_layout *l, size_t dsdt_len, const struct hvabs_platform *p)
 {
+	l->xsdt_n = p->pci ? 3 : 2;
 	l->rsdp = 0;
 	l->facs = 64; /* the FACS must be 64-byte aligned */
 	l->xsdt = l->facs + FACS_LEN;
-	l->fadt = align16(l->xsdt + SDT_HDR + 8 * XSDT_N);
+	l->fadt = align16(l->xsdt + SDT_HDR + 8 * l->xsdt_n);
 	l->madt = align16(l->fadt + FADT_LEN);
-	l->dsdt = align16(l->madt + madt_len(p));
+	l->mcfg = align16(l->madt + madt_len(p));
+	l->dsdt = align16(l->mcfg + (p->pci ? MCFG_LEN : 0));
 	l->total = l->dsdt + dsdt_len;
 }
 
-static void build_xsdt(uint8_t *t, uint64_t fadt, uint64_t madt)
+static void build_xsdt(uint8_t *t, const struct acpi_layout *l, uint64_t gpa)
 {
-	sdt_header(t, "XSDT", SDT_HDR + 8 * XSDT_N, 1);
-	put64(t + SDT_HDR, fadt);
-	put64(t + SDT_HDR + 8, madt);
+	sdt_header(t, "XSDT", SDT_HDR + 8 * l->xsdt_n, 1);
+	put64(t + SDT_HDR, gpa + l->fadt);
+	put64(t + SDT_HDR + 8, gpa + l->madt);
+	if (l->xsdt_n > 2)
+		put64(t + SDT_HDR + 16, gpa + l->mcfg);
+	sdt_finish(t);
+}
+
+/* MCFG (PCI Firmware Specification 3.2 §4.1.2): 8 reserved bytes, then one entry per segment. */
+static void build_mcfg(uint8_t *t, const struct hvabs_acpi_pci_host *h)
+{
+	sdt_header(t, "MCFG", MCFG_LEN, 1);
+	ldr_mcfg_entry(t + SDT_HDR + 8, h);
 	sdt_finish(t);
 }
 
@@ -328,9 +344,11 @@ static void fill_tables(uint8_t *buf, const struct acpi_layout *l, const struct 
 	memcpy(dsdt + SDT_HDR, body->buf, body->len);
 	sdt_finish(dsdt);
 	build_madt(buf + l->madt, p);
+	if (p->pci)
+		build_mcfg(buf + l->mcfg, p->pci);
 	build_fadt(buf + l->fadt, p, gpa + l->facs, gpa + l->dsdt);
 	build_facs(buf + l->facs);
-	build_xsdt(buf + l->xsdt, gpa + l->fadt, gpa + l->madt);
+	build_xsdt(buf + l->xsdt, l, gpa);
 	build_rsdp(buf + l->rsdp, gpa + l->xsdt);
 }
 

@@ -348,6 +348,24 @@ void aml_res_memory32_fixed(struct aml *r, int writable, uint32_t base, uint32_t
 	put_le(r, len, 4);
 }
 
+/* §6.4.3.5.1-3: large items 0x8A (QWord), 0x87 (DWord), 0x88 (Word). */
+void aml_res_addr(struct aml *r, unsigned width, uint8_t type, uint8_t tflags, uint64_t min,
+		  uint64_t len)
+{
+	uint8_t tag = width == AML_ADDR_QWORD ? 0x8a : width == AML_ADDR_DWORD ? 0x87 : 0x88;
+
+	aml_byte(r, tag);
+	put_le(r, 3 + 5 * (uint64_t)width, 2);
+	aml_byte(r, type);
+	aml_byte(r, 0x0c); /* producer, positive decode, MinFixed, MaxFixed */
+	aml_byte(r, tflags);
+	put_le(r, 0, width); /* granularity: 0 = any alignment of a fixed range */
+	put_le(r, min, width);
+	put_le(r, min + len - 1, width);
+	put_le(r, 0, width); /* translation offset */
+	put_le(r, len, width);
+}
+
 /* §6.4.3.6 Extended Interrupt Descriptor (large item 0x09), one interrupt. */
 void aml_res_interrupt(struct aml *r, int consumer, int edge, int active_low, int shared,
 		       uint32_t irq)

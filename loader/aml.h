@@ -57,6 +57,20 @@ void aml_res_interrupt(struct aml *r, int consumer, int edge, int active_low, in
 		       uint32_t irq);
 void aml_res_io(struct aml *r, uint16_t min, uint16_t max, uint8_t align, uint8_t len);
 void aml_res_irq_noflags(struct aml *r, uint16_t mask);
+/* Address space descriptor kinds (§6.4.3.5.1-3) and resource types. */
+#define AML_ADDR_WORD  2u
+#define AML_ADDR_DWORD 4u
+#define AML_ADDR_QWORD 8u
+#define AML_ADDR_MEM   0u
+#define AML_ADDR_BUS   2u
+/*
+ * A Word/DWord/QWord address space descriptor (field width @p width bytes)
+ * for a range a bridge produces: fixed minimum and maximum, positive
+ * decode, granularity 0 (bus numbers) or @p len - 1 aligned ranges, no
+ * translation. @p tflags: type-specific flags (memory: 1 = read-write).
+ */
+void aml_res_addr(struct aml *r, unsigned width, uint8_t type, uint8_t tflags, uint64_t min,
+		  uint64_t len);
 /* A ResourceTemplate: a Buffer of @p res's descriptors plus the end tag. */
 void aml_resource_template(struct aml *a, const struct aml *res);
 

@@ -81,6 +81,13 @@ uint8_t ldr_checksum(const uint8_t *p, size_t len);
 /* True when [gpa, gpa + len) is all guest RAM (possibly several adjacent regions). */
 int ldr_ram_covers(const struct hvabs_mem *mem, uint64_t gpa, uint64_t len);
 
+/* The PCI host bridge (acpi_pci.c): checks, an MCFG allocation entry (16 bytes), DSDT objects. */
+int ldr_pci_check(const struct hvabs_mem *mem, const struct hvabs_platform *p, char *err,
+		  size_t errlen);
+void ldr_mcfg_entry(uint8_t *e, const struct hvabs_acpi_pci_host *h);
+struct aml;
+void ldr_dsdt_pci(struct aml *a, const struct hvabs_acpi_pci_host *h);
+
 /* End of the writable RAM that runs without a hole from address 0 (0 when 0 is not RAM). */
 uint64_t ldr_low_ram_end(const struct hvabs_mem *mem);
 

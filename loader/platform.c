@@ -126,5 +126,5 @@ int hvabs_platform_check(const struct hvabs_mem *mem, const struct hvabs_platfor
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return ldr_pci_check(mem, p, err, errlen);
 }

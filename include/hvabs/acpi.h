@@ -95,6 +95,30 @@ struct hvabs_acpi_device {
 	uint32_t pad;	/**< Reserved, zero. */
 };
 
+/** ECAM: bytes of configuration space per bus (32 devices x 8 functions x 4 KiB). */
+#define HVABS_PCI_ECAM_BUS_SIZE 0x100000ull
+
+/**
+ * A PCI host bridge to describe (PCI Firmware Specification 3.2 §4.1.2):
+ * its ECAM window in an MCFG table, and a `PNP0A08` device (compatible
+ * `PNP0A03`) in the DSDT whose `_CRS` gives the bus range, the 0xCF8-0xCFF
+ * configuration ports and the memory windows BARs are placed in; a
+ * `PNP0C02` motherboard resource reserves the ECAM window, as Linux wants
+ * before it uses MMCONFIG.
+ */
+struct hvabs_acpi_pci_host {
+	uint64_t
+	    ecam_base; /**< Configuration space of bus @p bus_start; 1 MiB aligned, below 4 GiB. */
+	uint64_t mmio32_base; /**< The window below 4 GiB for 32-bit BARs. */
+	uint64_t mmio32_size; /**< Its size, non-zero. */
+	uint64_t mmio64_base; /**< The window above 4 GiB for 64-bit BARs, or 0 for none. */
+	uint64_t mmio64_size; /**< Its size (0 with no window). */
+	uint16_t segment;     /**< PCI segment group (`_SEG`), normally 0. */
+	uint8_t bus_start;    /**< First bus number (`_BBN`). */
+	uint8_t bus_end;      /**< Last bus number, at least @p bus_start. */
+	uint32_t pad;	      /**< Reserved, zero. */
+};
+
 /** @name Platform flags (hvabs_platform::flags)
  * @{ */
 /** A 16550A UART at port 0x3f8, IRQ 4 (COM1, ACPI "PNP0501"). */
@@ -118,6 +142,8 @@ struct hvabs_platform {
 	 */
 	uint32_t apic_id_stride;
 	uint32_t pad; /**< Reserved, zero. */
+	/** A PCI host bridge (MCFG table and DSDT device), or NULL for none. */
+	const struct hvabs_acpi_pci_host *pci;
 };
 
 /**
@@ -142,9 +168,9 @@ HVABS_API HVABS_MUST_CHECK int hvabs_platform_check(const struct hvabs_mem *mem,
  * at @p gpa itself, which must be 16-byte aligned), FACS, XSDT, FADT
  * (revision 6, not hardware-reduced), MADT (a local APIC per vCPU, the I/O
  * APIC, overrides IRQ0->GSI2 (unless #HVABS_PLATFORM_IRQ0_PIN0) and IRQ9
- * level/high, LINT1 as NMI) and a DSDT
- * with the virtio-mmio devices, COM1 and the i8042 as device objects, and
- * `_S5`. All checksums are set. The guest finds the RSDP by scanning
+ * level/high, LINT1 as NMI), with hvabs_platform::pci an MCFG, and a DSDT
+ * with the virtio-mmio devices, COM1, the i8042 and the PCI host bridge as
+ * device objects, and `_S5`. All checksums are set. The guest finds the RSDP by scanning
  * 0xe0000-0xfffff when @p gpa lies there, or from the address passed in
  * @p rsdp. Thread: any, while no vCPU runs.
  * @param mem the guest memory map.

@@ -399,6 +399,42 @@ static void bad_platforms(void **state)
 	assert_int_equal(build(f), 0);
 }
 
+/* A PCI host bridge the tables could not describe truthfully is refused with the reason. */
+static void bad_pci_hosts(void **state)
+{
+	struct fx *f = *state;
+	struct hvabs_acpi_pci_host h = {.ecam_base = 0xe0000000,
+					.mmio32_base = 0xc0000000,
+					.mmio32_size = 0x10000000,
+					.mmio64_base = 0x8000000000,
+					.mmio64_size = 0x1000000000};
+
+	f->p.pci = &h;
+	assert_int_equal(build(f), 0);
+	h.ecam_base = 0xe0080000;
+	EXPECT_FAIL(f, -EINVAL, "1 MiB aligned");
+	h.ecam_base = 0xe0000000;
+	h.bus_start = 2;
+	h.bus_end = 1;
+	EXPECT_FAIL(f, -EINVAL, "not a range");
+	h.bus_start = 0;
+	h.bus_end = 0;
+	h.mmio32_base = 0xd0000000; /* the virtio-mmio windows */
+	EXPECT_FAIL(f, -EINVAL, "overlaps device 0");
+	h.mmio32_base = 0xe0000000;
+	EXPECT_FAIL(f, -EINVAL, "overlap");
+	h.mmio32_base = 0x100000; /* guest RAM */
+	EXPECT_FAIL(f, -EINVAL, "guest RAM");
+	h.mmio32_base = 0xfff00000;
+	EXPECT_FAIL(f, -EINVAL, "above 4 GiB");
+	h.mmio32_base = 0xc0000000;
+	h.mmio32_size = 0;
+	EXPECT_FAIL(f, -EINVAL, "empty");
+	h.mmio32_size = 0x10000000;
+	h.mmio64_base = 0xc8000000;
+	EXPECT_FAIL(f, -EINVAL, "overlap");
+}
+
 static void bad_areas(void **state)
 {
 	struct fx *f = *state;
@@ -433,7 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(rsdp_and_xsdt),  T(fadt_and_facs), T(fadt_without_i8042),	 T(madt),
 	    T(madt_irq0_pin0), T(dsdt_devices),	 T(dsdt_without_legacy), T(many_cpus_and_devices),
-	    T(bad_platforms),  T(bad_areas),
+	    T(bad_platforms),  T(bad_pci_hosts), T(bad_areas),
 	};
 	return cmocka_run_group_tests_name("loader.acpi", tests, NULL, NULL);
 }

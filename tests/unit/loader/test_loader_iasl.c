@@ -25,6 +25,7 @@ struct fx {
 	struct guest g;
 	struct hvabs_acpi_device dev[2];
 	struct hvabs_platform p;
+	struct hvabs_acpi_pci_host pci;
 	char dir[64];
 };
 
@@ -76,6 +77,13 @@ static int setup(void **state)
 	f->p.flags = HVABS_PLATFORM_COM1 | HVABS_PLATFORM_I8042;
 	f->p.devices = f->dev;
 	f->p.nr_devices = 2;
+	f->pci = (struct hvabs_acpi_pci_host){.ecam_base = 0xe0000000,
+					      .mmio32_base = 0xc0000000,
+					      .mmio32_size = 0x10000000,
+					      .mmio64_base = 0x8000000000,
+					      .mmio64_size = 0x8000000000,
+					      .bus_end = 0};
+	f->p.pci = &f->pci;
 	if (hvabs_acpi_build(f->g.mem, &f->p, 0xe0000, 0x10000, &rsdp, NULL, 0))
 		return -1;
 	strcpy(f->dir, "/tmp/hvabs-iasl-XXXXXX");
@@ -199,6 +207,26 @@ static void dsdt(void **state)
 	assert_int_equal(run(f, "grep -q 'EisaId (\"PNP0501\")' %s.dsl", "dsdt"), 0);
 }
 
+/* The PCI host bridge: MCFG and the PNP0A08 device, as iasl reads them back. */
+static void pci_host(void **state)
+{
+	struct fx *f = *state;
+
+	if (!in_path("iasl"))
+		skip();
+	round_trip(f, "MCFG", "mcfg");
+	assert_int_equal(run(f, "grep -q 'Base Address : 00000000E0000000' %s.dsl", "mcfg"), 0);
+	assert_int_equal(run(f, "grep -q 'End Bus Number : 00' %s.dsl", "mcfg"), 0);
+	round_trip(f, "DSDT", "dsdt");
+	assert_int_equal(run(f, "grep -q 'EisaId (\"PNP0A08\")' %s.dsl", "dsdt"), 0);
+	assert_int_equal(run(f, "grep -q 'EisaId (\"PNP0A03\")' %s.dsl", "dsdt"), 0);
+	assert_int_equal(run(f, "grep -q 'WordBusNumber (ResourceProducer' %s.dsl", "dsdt"), 0);
+	assert_int_equal(run(f, "grep -A6 DWordMemory %s.dsl | grep -q 0xCFFFFFFF", "dsdt"), 0);
+	assert_int_equal(run(f, "grep -A6 QWordMemory %s.dsl | grep -q 0x000000FFFFFFFFFF", "dsdt"),
+			 0);
+	assert_int_equal(run(f, "grep -B3 -A8 PNP0C02 %s.dsl | grep -q 0x00100000", "dsdt"), 0);
+}
+
 static void data_tables(void **state)
 {
 	struct fx *f = *state;
@@ -224,7 +252,8 @@ static void namespace(void **state)
 	dump(f, "facs", facs, rd32(facs + 4));
 	assert_int_equal(run(f,
 			     "acpiexec -b 'evaluate \\_SB.VR01._CRS; evaluate \\_SB.COM1._HID; "
-			     "evaluate \\_S5' facp.dat apic.dat dsdt.dat facs.dat > %s.log 2>&1",
+			     "evaluate \\_S5; evaluate \\_SB.PCI0._CRS' facp.dat apic.dat dsdt.dat "
+			     "facs.dat > %s.log 2>&1",
 			     "acpiexec"),
 			 0);
 	assert_int_equal(
@@ -245,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(dsdt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(data_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(pci_host, setup, teardown),
 	    cmocka_unit_test_setup_teardown(namespace, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("loader.iasl", tests, NULL, NULL);
