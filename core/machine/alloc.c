@@ -61,6 +61,32 @@ int hvabs_machine_alloc_mmio(struct hvabs_machine *m, uint64_t size, uint64_t al
 	return -ENOSPC;
 }
 
+/*
+ * Windows above the RAM (64-bit BARs) are handed out upwards from the first
+ * GiB boundary past the high RAM, in order; nothing is ever freed, so a
+ * bump pointer is enough.
+ */
+int hvabs_machine_alloc_mmio64(struct hvabs_machine *m, uint64_t size, uint64_t align,
+			       uint64_t *gpa)
+{
+	if (!align)
+		align = 0x1000;
+	if (!m || !gpa || !size || (align & (align - 1)))
+		return -EINVAL;
+	if (!m->high_next) {
+		uint64_t ram_end = m->high_ram_base + (m->ram_size - m->low_ram);
+
+		m->high_next = align_up(ram_end, 1ull << 30);
+	}
+	uint64_t base = align_up(m->high_next, align);
+	if (!base || base >= HVABS_MACHINE_HIGH_MMIO_END ||
+	    size > HVABS_MACHINE_HIGH_MMIO_END - base)
+		return -ENOSPC;
+	m->high_next = base + size;
+	*gpa = base;
+	return 0;
+}
+
 int hvabs_machine_reserve_mmio(struct hvabs_machine *m, uint64_t base, uint64_t size)
 {
 	if (!m || !size)

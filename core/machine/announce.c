@@ -66,6 +66,18 @@ void hvabs_machine_platform(const struct hvabs_machine *m, struct hvabs_platform
 	out->devices = m->ndevices ? m->devices : NULL;
 	out->nr_devices = m->ndevices;
 	out->apic_id_stride = m->apic_id_stride;
+	out->pci = m->has_pci ? &m->pci : NULL;
+}
+
+int hvabs_machine_set_pci(struct hvabs_machine *m, const struct hvabs_acpi_pci_host *host)
+{
+	if (!m || !host)
+		return -EINVAL;
+	if (m->has_pci)
+		return -EEXIST;
+	m->pci = *host;
+	m->has_pci = 1;
+	return 0;
 }
 
 int hvabs_machine_cmdline(const struct hvabs_machine *m, const char *base, char *buf, size_t *len)

@@ -25,11 +25,15 @@ struct hvabs_machine {
 	struct machine_window *windows;
 	size_t nwindows, windows_cap;
 	uint32_t gsi_used;
+	uint64_t high_next; /* next free address above the high RAM (0: not yet used) */
 	/* Announcements: DSDT entries and the command-line words, each after a space. */
 	struct hvabs_acpi_device *devices;
 	size_t ndevices, devices_cap;
 	char *words;
 	size_t words_len;
+	/* The PCI host bridge, when one is announced. */
+	struct hvabs_acpi_pci_host pci;
+	int has_pci;
 };
 
 #endif

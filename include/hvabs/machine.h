@@ -74,6 +74,8 @@ extern "C" {
 #define HVABS_MACHINE_MMIO_BASE 0xd0000000ull
 /** Start of the platform range (I/O APIC, local APICs) up to 4 GiB; the device window ends here by default. */
 #define HVABS_MACHINE_PLATFORM_BASE 0xfec00000ull
+/** End of the guest-physical space hvabs_machine_alloc_mmio64() hands out (512 GiB: 39 address bits, which every x86-64 CPU has). */
+#define HVABS_MACHINE_HIGH_MMIO_END 0x8000000000ull
 /** Most ranges hvabs_machine_memory_map() reports. */
 #define HVABS_MACHINE_MAX_RANGES 4u
 
@@ -179,6 +181,24 @@ HVABS_API HVABS_MUST_CHECK int hvabs_machine_alloc_mmio(struct hvabs_machine *m,
 							uint64_t align, uint64_t *gpa);
 
 /**
+ * Allocates a guest-physical window above the RAM (for 64-bit PCI BARs):
+ * windows are handed out upwards from the first 1 GiB boundary past the
+ * end of the high RAM (or 4 GiB), each aligned to @p align, up to
+ * #HVABS_MACHINE_HIGH_MMIO_END. They are not part of
+ * hvabs_machine_memory_map(); the PCI host bridge's ACPI description
+ * (hvabs_machine_set_pci()) tells the guest about them.
+ * @param m the machine.
+ * @param size bytes, non-zero.
+ * @param align a power of two (0 means 4 KiB).
+ * @param gpa out: the window's start.
+ * @return 0 or negative errno.
+ * @retval -EINVAL NULL argument, zero size, or an alignment that is not a power of two.
+ * @retval -ENOSPC the window would end past #HVABS_MACHINE_HIGH_MMIO_END.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_machine_alloc_mmio64(struct hvabs_machine *m, uint64_t size,
+							  uint64_t align, uint64_t *gpa);
+
+/**
  * Reserves a fixed guest-physical range in the device window (a device at
  * an address it must have), so no allocation hands it out.
  * @param m the machine.
@@ -248,6 +268,20 @@ HVABS_API HVABS_MUST_CHECK int hvabs_machine_place(struct hvabs_machine *m, uint
 HVABS_API HVABS_MUST_CHECK int hvabs_machine_announce(struct hvabs_machine *m,
 						      const struct hvabs_acpi_device *dev,
 						      const char *word);
+
+/**
+ * Announces a PCI host bridge: hvabs_machine_platform() then points
+ * hvabs_platform::pci at a copy of @p host, so the loader writes its MCFG
+ * table and DSDT device. The machine layer knows no PCI device:
+ * hvabs_pci_host_announce() fills @p host.
+ * @param m the machine.
+ * @param host the description (copied).
+ * @return 0 or negative errno.
+ * @retval -EINVAL NULL argument.
+ * @retval -EEXIST a host bridge is announced already (one segment per machine).
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_machine_set_pci(struct hvabs_machine *m,
+						     const struct hvabs_acpi_pci_host *host);
 
 /**
  * Number of devices announced so far (the DSDT's virtio-mmio entries).

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include <hvabs/devices/pci.h>
 #include <hvabs/devices/virtio_rng.h>
 #include <hvabs/event.h>
 #include <hvabs/machine.h>
@@ -239,6 +240,49 @@ static void place_virtio(void **state)
 	hvabs_machine_destroy(m);
 }
 
+/* PCI windows: ECAM and the 32-bit window in the device window, the 64-bit one above the RAM. */
+static void place_pci(void **state)
+{
+	struct hvabs_machine *m = make(5 * GIB, 0);
+	struct hvabs_virtio_mmio_params vp = {0};
+	struct hvabs_pci_host_params hp = {0};
+	struct hvabs_acpi_pci_host desc = {.ecam_base = 0xe0000000, .mmio32_size = 1};
+	struct hvabs_platform plat;
+	uint64_t gpa;
+
+	(void)state;
+	assert_int_equal(hvabs_virtio_mmio_place(m, &vp), 0);
+	assert_int_equal(hvabs_pci_host_place(m, &hp), 0);
+	assert_int_equal(hp.ecam_base, 0xd0100000ull); /* 1 MiB aligned, after the virtio window */
+	assert_int_equal(hp.mmio32_size, HVABS_PCI_MMIO32_DEFAULT);
+	assert_int_equal(hp.mmio32_base, 0xd4000000ull); /* aligned to its size */
+	assert_int_equal(hp.mmio64_size, HVABS_PCI_MMIO64_DEFAULT);
+	/* RAM ends at 6 GiB; the 8 GiB window is aligned to its size */
+	assert_int_equal(hp.mmio64_base, 8 * GIB);
+	assert_int_equal(hvabs_machine_alloc_mmio64(m, GIB, 0, &gpa), 0);
+	assert_int_equal(gpa, 16 * GIB);
+	assert_int_equal(hvabs_machine_alloc_mmio64(m, HVABS_MACHINE_HIGH_MMIO_END, 0, &gpa),
+			 -ENOSPC);
+	assert_int_equal(hvabs_machine_alloc_mmio64(m, GIB, 3, &gpa), -EINVAL);
+	hp.mmio32_size = 3 << 20;
+	assert_int_equal(hvabs_pci_host_place(m, &hp), -EINVAL);
+	/* the platform description carries the announced host bridge */
+	hvabs_machine_platform(m, &plat);
+	assert_null(plat.pci);
+	assert_int_equal(hvabs_machine_set_pci(m, &desc), 0);
+	assert_int_equal(hvabs_machine_set_pci(m, &desc), -EEXIST);
+	hvabs_machine_platform(m, &plat);
+	assert_non_null(plat.pci);
+	assert_int_equal(plat.pci->ecam_base, 0xe0000000);
+	hvabs_machine_destroy(m);
+
+	/* without high RAM the 64-bit windows start at 4 GiB */
+	m = make(GIB, 0);
+	assert_int_equal(hvabs_machine_alloc_mmio64(m, 0x1000, 0, &gpa), 0);
+	assert_int_equal(gpa, 4 * GIB);
+	hvabs_machine_destroy(m);
+}
+
 struct guest_fx {
 	struct hvabs_backend *be;
 	struct hvabs_vm *vm;
@@ -402,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(gsi_allocation),
 	    cmocka_unit_test(mmio_allocation),
 	    cmocka_unit_test(place_virtio),
+	    cmocka_unit_test(place_pci),
 	    cmocka_unit_test(guest_sees_cmdline_and_e820),
 	    cmocka_unit_test(guest_sees_dsdt),
 	    cmocka_unit_test(announce_order_and_size),

@@ -180,8 +180,12 @@ void vt_wr(struct vt_env *env, uint64_t base, uint32_t off, uint32_t val)
  */
 void vt_notify(struct vt_env *env, uint64_t base, uint32_t q)
 {
-	uint64_t addr = base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY;
-	const struct hvt_action acts[] = {{HVT_MMIO_WRITE, addr, 4, 1, q}, {HVT_HLT, 0, 0, 0, 0}};
+	vt_store(env, base + HVABS_VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+void vt_store(struct vt_env *env, uint64_t addr, uint32_t val)
+{
+	const struct hvt_action acts[] = {{HVT_MMIO_WRITE, addr, 4, 1, val}, {HVT_HLT, 0, 0, 0, 0}};
 	struct hvabs_exit ex;
 	const char *why = hvt_lacks(driver, HVT_EXIT_HLT);
 
@@ -284,4 +288,17 @@ void vt_ram_same(struct vt_env *env, const uint8_t *copy, const struct vt_range 
 			fail_msg("guest RAM at 0x%llx changed: 0x%02x -> 0x%02x",
 				 (unsigned long long)a, copy[a], env->ram[a]);
 	}
+}
+
+int vt_msis(struct vt_env *env, uint32_t data, int min)
+{
+	const char *why = hvt_lacks(driver, HVT_SEE_MSI);
+	int n = 0;
+
+	if (why)
+		fail_msg("%s cannot show MSIs: %s", driver->name, why);
+	/* observe_irq() consumes one message per call; at least @p min, then what is there. */
+	while (driver->observe_irq(&env->h, 1, data, n < min ? WAIT_MS : 0) == 0)
+		n++;
+	return n;
 }

@@ -74,6 +74,10 @@ void vt_notify(struct vt_env *env, uint64_t base, uint32_t q);
 /* Interrupts on VT_GSI since the previous call, waiting for at least @p min. */
 int vt_irqs(struct vt_env *env, int min);
 int vt_line_level(struct vt_env *env);
+/* vCPU 0 stores the 32-bit @p val at @p addr through the run loop (the range must be claimed). */
+void vt_store(struct vt_env *env, uint64_t addr, uint32_t val);
+/* MSIs with data @p data since the previous call, waiting (hang guard) for at least @p min. */
+int vt_msis(struct vt_env *env, uint32_t data, int min);
 
 /*
  * Linux's probe (§3.1.1): reset, ACKNOWLEDGE, DRIVER, features (the device's
