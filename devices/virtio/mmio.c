@@ -383,6 +383,63 @@ static void release(struct hvabs_virtio_mmio *t)
 	free(t);
 }
 
+/* The transport-neutral handle (virtio_transport.h) forwards here. */
+static void tp_lock(void *impl)
+{
+	hvabs_virtio_mmio_lock(impl);
+}
+
+static void tp_unlock(void *impl)
+{
+	hvabs_virtio_mmio_unlock(impl);
+}
+
+static struct hvabs_virtq *tp_queue(void *impl, uint32_t index)
+{
+	return hvabs_virtio_mmio_queue(impl, index);
+}
+
+static int tp_signal_used(void *impl, uint32_t index)
+{
+	return hvabs_virtio_mmio_signal_used(impl, index);
+}
+
+static int tp_config_changed(void *impl)
+{
+	return hvabs_virtio_mmio_config_changed(impl);
+}
+
+static void tp_set_needs_reset(void *impl)
+{
+	hvabs_virtio_mmio_set_needs_reset(impl);
+}
+
+static int tp_kick(void *impl, uint32_t index)
+{
+	return hvabs_virtio_mmio_kick(impl, index);
+}
+
+static uint64_t tp_features(const void *impl)
+{
+	return hvabs_virtio_mmio_features(impl);
+}
+
+static const struct virtio_transport_ops mmio_tp_ops = {
+    .lock = tp_lock,
+    .unlock = tp_unlock,
+    .queue = tp_queue,
+    .signal_used = tp_signal_used,
+    .config_changed = tp_config_changed,
+    .set_needs_reset = tp_set_needs_reset,
+    .kick = tp_kick,
+    .features = tp_features,
+};
+
+struct hvabs_virtio_transport *hvabs_virtio_mmio_transport(struct hvabs_virtio_mmio *t)
+{
+	return &t->tp;
+}
+
 int hvabs_virtio_mmio_create(struct hvabs_vm *vm, const struct hvabs_virtio_mmio_params *p,
 			     const struct hvabs_virtio_device_ops *ops, void *opaque,
 			     struct hvabs_virtio_mmio **out)
@@ -393,6 +450,8 @@ int hvabs_virtio_mmio_create(struct hvabs_vm *vm, const struct hvabs_virtio_mmio
 	struct hvabs_virtio_mmio *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->tp.ops = &mmio_tp_ops;
+	t->tp.impl = t;
 	t->vm = vm;
 	t->log = hvabs_vm_logger(vm);
 	t->base = p->base;

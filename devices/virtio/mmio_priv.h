@@ -12,6 +12,8 @@
 #include <hvabs/irq.h>
 #include <hvabs/log.h>
 
+#include "transport_priv.h"
+
 #define VIRTIO_COMP "virtio"
 
 /* What the driver wrote for one queue, and how it is notified. */
@@ -25,6 +27,7 @@ struct mmio_queue {
 };
 
 struct hvabs_virtio_mmio {
+	struct hvabs_virtio_transport tp; /* what the device sees */
 	struct hvabs_vm *vm;
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;

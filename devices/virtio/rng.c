@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <hvabs/devices/virtio_pci.h>
 #include <hvabs/devices/virtio_rng.h>
 
 #define COMP "virtio-rng"
@@ -16,7 +17,9 @@
 #define BATCH 64
 
 struct hvabs_virtio_rng {
-	struct hvabs_virtio_mmio *t;
+	struct hvabs_virtio_mmio *t;	   /* on virtio-mmio, or NULL */
+	struct hvabs_virtio_pci *pt;	   /* on virtio-pci, or NULL */
+	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;
@@ -95,10 +98,22 @@ int hvabs_virtio_rng_create(struct hvabs_vm *vm, const struct hvabs_virtio_rng_c
 	r->ops.features = HVABS_VIRTIO_BIT(HVABS_VIRTIO_F_INDIRECT_DESC) |
 			  HVABS_VIRTIO_BIT(HVABS_VIRTIO_F_EVENT_IDX);
 	r->ops.queue_notify = rng_notify;
-	struct hvabs_virtio_mmio_params p = cfg->mmio;
-	if (!p.name)
-		p.name = "rng";
-	int rc = hvabs_virtio_mmio_create(vm, &p, &r->ops, r, &r->t);
+	int rc;
+	if (cfg->pci) {
+		struct hvabs_virtio_pci_params pp = *cfg->pci;
+		if (!pp.name)
+			pp.name = "rng";
+		rc = hvabs_virtio_pci_create(vm, &pp, &r->ops, r, &r->pt);
+		if (!rc)
+			r->tp = hvabs_virtio_pci_transport(r->pt);
+	} else {
+		struct hvabs_virtio_mmio_params p = cfg->mmio;
+		if (!p.name)
+			p.name = "rng";
+		rc = hvabs_virtio_mmio_create(vm, &p, &r->ops, r, &r->t);
+		if (!rc)
+			r->tp = hvabs_virtio_mmio_transport(r->t);
+	}
 	if (rc) {
 		free(r->segs);
 		free(r);
@@ -113,6 +128,7 @@ void hvabs_virtio_rng_destroy(struct hvabs_virtio_rng *r)
 	if (!r)
 		return;
 	hvabs_virtio_mmio_destroy(r->t);
+	hvabs_virtio_pci_destroy(r->pt);
 	free(r->segs);
 	free(r);
 }
@@ -122,10 +138,15 @@ struct hvabs_virtio_mmio *hvabs_virtio_rng_transport(struct hvabs_virtio_rng *r)
 	return r->t;
 }
 
+struct hvabs_virtio_pci *hvabs_virtio_rng_pci(struct hvabs_virtio_rng *r)
+{
+	return r->pt;
+}
+
 uint64_t hvabs_virtio_rng_bytes(struct hvabs_virtio_rng *r)
 {
-	hvabs_virtio_mmio_lock(r->t);
+	hvabs_virtio_transport_lock(r->tp);
 	uint64_t n = r->bytes;
-	hvabs_virtio_mmio_unlock(r->t);
+	hvabs_virtio_transport_unlock(r->tp);
 	return n;
 }

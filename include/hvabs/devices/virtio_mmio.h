@@ -61,6 +61,7 @@
 #include "../vm.h"
 #include "virtio.h"
 #include "virtio_queue.h"
+#include "virtio_transport.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -305,6 +306,14 @@ HVABS_API int hvabs_virtio_mmio_kick(struct hvabs_virtio_mmio *t, uint32_t index
  * @return the feature bits.
  */
 HVABS_API uint64_t hvabs_virtio_mmio_features(const struct hvabs_virtio_mmio *t);
+
+/**
+ * The transport-neutral handle of @p t (virtio_transport.h), valid as long
+ * as @p t. Thread: any.
+ * @param t the transport.
+ * @return the handle.
+ */
+HVABS_API struct hvabs_virtio_transport *hvabs_virtio_mmio_transport(struct hvabs_virtio_mmio *t);
 
 /** Counters of one transport, for diagnostics and tests. */
 struct hvabs_virtio_mmio_stats {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,10 +38,13 @@ struct hvabs_virtio_rng_config {
 	struct hvabs_virtio_mmio_params mmio; /**< Window, interrupt, event loop. */
 	uint32_t
 	    queue_size; /**< QueueNumMax, a power of 2; 0 selects #HVABS_VIRTIO_RNG_QUEUE_SIZE. */
+	/** Put the device on virtio-pci with these parameters instead (then @p mmio is unused), or NULL. */
+	const struct hvabs_virtio_pci_params *pci;
 };
 
 /**
- * Creates a virtio-rng device on a new virtio-mmio transport. Thread: any.
+ * Creates a virtio-rng device on a new virtio-mmio transport, or on a
+ * virtio-pci one with hvabs_virtio_rng_config::pci. Thread: any.
  * @param vm the VM.
  * @param cfg parameters.
  * @param out the device.
@@ -62,9 +66,16 @@ HVABS_API void hvabs_virtio_rng_destroy(struct hvabs_virtio_rng *rng);
  * The device's transport, for hvabs_virtio_mmio_describe() and
  * hvabs_virtio_mmio_cmdline().
  * @param rng the device.
- * @return the transport.
+ * @return the transport, or NULL when the device is on virtio-pci.
  */
 HVABS_API struct hvabs_virtio_mmio *hvabs_virtio_rng_transport(struct hvabs_virtio_rng *rng);
+
+/**
+ * The device's virtio-pci transport.
+ * @param rng the device.
+ * @return the transport, or NULL when the device is on virtio-mmio.
+ */
+HVABS_API struct hvabs_virtio_pci *hvabs_virtio_rng_pci(struct hvabs_virtio_rng *rng);
 
 /**
  * Random bytes given to the guest so far. Thread: any but the device's callbacks.

@@ -305,10 +305,10 @@ static uint32_t msix_on(struct fx *f)
 	assert_int_equal(hvabs_pci_msix_init(f->dev, 4, 0, MSIX_AT), 0);
 	cap = ecam_rd(f, HVABS_PCI_CAP_PTR, 1);
 	ecam_wr(f, HVABS_PCI_COMMAND, 2, HVABS_PCI_CMD_MEMORY | HVABS_PCI_CMD_MASTER);
-	/* vector v: address 0xfee00000, data 0x40 + v */
+	/* vector v: address 0xfee00000, data 0xb0 + v */
 	for (uint32_t v = 0; v < 4; v++) {
 		bar0_wr(f, MSIX_AT + 16 * v, 8, 0xfee00000ull);
-		bar0_wr(f, MSIX_AT + 16 * v + 8, 4, 0x40 + v);
+		bar0_wr(f, MSIX_AT + 16 * v + 8, 4, 0xb0 + v);
 	}
 	return cap;
 }
@@ -330,7 +330,7 @@ static void msix_table_and_masks(void **state)
 
 	/* the table reads back; every vector starts masked, the array clear */
 	assert_int_equal(bar0_rd(f, MSIX_AT + 16, 8), 0xfee00000ull);
-	assert_int_equal(bar0_rd(f, MSIX_AT + 24, 4), 0x41);
+	assert_int_equal(bar0_rd(f, MSIX_AT + 24, 4), 0xb1);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 28, 4), 1);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 0);
 	/* the array is read-only; bytes of the table are not how drivers access it */
@@ -359,33 +359,33 @@ static void msix_pending_and_delivery(void **state)
 	assert_int_equal(notify(f, 1), 0);
 	assert_int_equal(notify(f, 1), 0);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 1u << 1);
-	assert_int_equal(vt_msis(f->env, 0x41, 0), 0);
+	assert_int_equal(vt_msis(f->env, 0xb1, 0), 0);
 	/* unmasking sends it once and clears the bit */
 	bar0_wr(f, MSIX_AT + 16 + 12, 4, 0);
-	assert_int_equal(vt_msis(f->env, 0x41, 1), 1);
+	assert_int_equal(vt_msis(f->env, 0xb1, 1), 1);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 0);
 	/* unmasked: sent at once */
 	assert_int_equal(notify(f, 1), 0);
-	assert_int_equal(vt_msis(f->env, 0x41, 1), 1);
+	assert_int_equal(vt_msis(f->env, 0xb1, 1), 1);
 	/* Function Mask holds every vector, whatever its own mask */
 	ecam_wr(f, cap + 2, 2, 0xc000);
 	assert_int_equal(notify(f, 1), 0);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 1u << 1);
-	assert_int_equal(vt_msis(f->env, 0x41, 0), 0);
+	assert_int_equal(vt_msis(f->env, 0xb1, 0), 0);
 	ecam_wr(f, cap + 2, 2, 0x8000);
-	assert_int_equal(vt_msis(f->env, 0x41, 1), 1);
+	assert_int_equal(vt_msis(f->env, 0xb1, 1), 1);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 0);
 	/* a vector still masked by its own bit keeps pending after the function unmasks */
 	ecam_wr(f, cap + 2, 2, 0xc000);
 	assert_int_equal(notify(f, 2), 0);
 	ecam_wr(f, cap + 2, 2, 0x8000);
 	assert_int_equal(bar0_rd(f, MSIX_AT + 64, 8), 1u << 2);
-	assert_int_equal(vt_msis(f->env, 0x42, 0), 0);
+	assert_int_equal(vt_msis(f->env, 0xb2, 0), 0);
 	/* the address and data sent are the entry's at the time of sending */
-	bar0_wr(f, MSIX_AT + 32 + 8, 4, 0x52);
+	bar0_wr(f, MSIX_AT + 32 + 8, 4, 0xc2);
 	bar0_wr(f, MSIX_AT + 32 + 12, 4, 0);
-	assert_int_equal(vt_msis(f->env, 0x52, 1), 1);
-	assert_int_equal(vt_msis(f->env, 0x42, 0), 0);
+	assert_int_equal(vt_msis(f->env, 0xc2, 1), 1);
+	assert_int_equal(vt_msis(f->env, 0xb2, 0), 0);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
