@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "blk_priv.h"
+#include "transport_priv.h"
 
 /* Requests per queue_notify call: register accesses wait at most this long for the lock. */
 #define BATCH	    32
@@ -28,6 +29,8 @@
 
 struct hvabs_virtio_blk {
 	struct hvabs_virtio_mmio *t;
+	struct hvabs_virtio_pci *pt;	   /* on virtio-pci instead, or NULL */
+	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;
@@ -382,7 +385,7 @@ int hvabs_virtio_blk_create(struct hvabs_vm *vm, const struct hvabs_virtio_blk_c
 	setup_ops(b);
 	struct hvabs_virtio_mmio_params p = cfg->mmio;
 	p.name = b->name;
-	rc = hvabs_virtio_mmio_create(vm, &p, &b->ops, b, &b->t);
+	rc = virtio_transport_create(vm, &p, cfg->pci, &b->ops, b, &b->t, &b->pt, &b->tp);
 	if (rc) {
 		blk_file_close(&b->f);
 		free(b->segs);
@@ -397,7 +400,7 @@ void hvabs_virtio_blk_destroy(struct hvabs_virtio_blk *b)
 {
 	if (!b)
 		return;
-	hvabs_virtio_mmio_destroy(b->t);
+	virtio_transport_destroy(b->t, b->pt);
 	int rc = b->f.ro ? 0 : blk_file_flush(&b->f);
 	if (rc)
 		hvabs_log(b->log, HVABS_LOG_WARN, BLK_COMP, "%s: final flush failed: %s", b->name,
@@ -432,7 +435,7 @@ int hvabs_virtio_blk_set_path(struct hvabs_virtio_blk *b, const char *path)
 		return -EINVAL;
 	}
 	bool swapped = false;
-	hvabs_virtio_mmio_lock(b->t);
+	hvabs_virtio_transport_lock(b->tp);
 	/* Requests run under this lock: none is in flight. Make the old image whole first. */
 	rc = b->f.ro ? 0 : blk_file_flush(&b->f);
 	if (!rc) {
@@ -441,9 +444,9 @@ int hvabs_virtio_blk_set_path(struct hvabs_virtio_blk *b, const char *path)
 		build_config(b);
 		swapped = true;
 		/* The new image is in use; a lost interrupt only delays the driver's look at it. */
-		(void)hvabs_virtio_mmio_config_changed(b->t);
+		(void)hvabs_virtio_transport_config_changed(b->tp);
 	}
-	hvabs_virtio_mmio_unlock(b->t);
+	hvabs_virtio_transport_unlock(b->tp);
 	blk_file_close(swapped ? &old : &nf);
 	return swapped ? 0 : rc;
 }
@@ -455,7 +458,7 @@ uint64_t hvabs_virtio_blk_capacity(const struct hvabs_virtio_blk *b)
 
 void hvabs_virtio_blk_get_stats(struct hvabs_virtio_blk *b, struct hvabs_virtio_blk_stats *st)
 {
-	hvabs_virtio_mmio_lock(b->t);
+	hvabs_virtio_transport_lock(b->tp);
 	*st = b->st;
-	hvabs_virtio_mmio_unlock(b->t);
+	hvabs_virtio_transport_unlock(b->tp);
 }

@@ -118,14 +118,14 @@ static int con_notify(void *opaque, uint32_t index, struct hvabs_virtq *q)
 static void after_io(struct hvabs_virtio_console *c, bool rx_pushed, bool tx_pushed, bool tx_more)
 {
 	for (uint32_t i = CON_RXQ; i <= CON_TXQ; i++)
-		if (hvabs_virtq_is_broken(hvabs_virtio_mmio_queue(c->t, i)))
-			hvabs_virtio_mmio_set_needs_reset(c->t);
+		if (hvabs_virtq_is_broken(hvabs_virtio_transport_queue(c->tp, i)))
+			hvabs_virtio_transport_set_needs_reset(c->tp);
 	if (rx_pushed)
-		(void)hvabs_virtio_mmio_signal_used(c->t, CON_RXQ);
+		(void)hvabs_virtio_transport_signal_used(c->tp, CON_RXQ);
 	if (tx_pushed)
-		(void)hvabs_virtio_mmio_signal_used(c->t, CON_TXQ);
+		(void)hvabs_virtio_transport_signal_used(c->tp, CON_TXQ);
 	if (tx_more)
-		(void)hvabs_virtio_mmio_kick(c->t, CON_TXQ);
+		(void)hvabs_virtio_transport_kick(c->tp, CON_TXQ);
 	con_watch(c);
 }
 
@@ -146,7 +146,7 @@ void con_drop_client(struct hvabs_virtio_console *c)
 		CON_WARN(c, "%s: cannot watch %s for the next client", c->name, c->path);
 	/* With DISCARD, a transmit chain waiting for room can now be thrown away. */
 	if (c->tx_held)
-		(void)hvabs_virtio_mmio_kick(c->t, CON_TXQ);
+		(void)hvabs_virtio_transport_kick(c->tp, CON_TXQ);
 }
 
 void con_input_gone(struct hvabs_virtio_console *c, int err)
@@ -212,9 +212,9 @@ static void on_in(void *opaque, uint32_t events)
 	struct hvabs_virtio_console *c = opaque;
 	bool rx = false, tx = false, more = false, rx_more;
 
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	if (c->closing || !c->in_ev) {
-		hvabs_virtio_mmio_unlock(c->t);
+		hvabs_virtio_transport_unlock(c->tp);
 		return;
 	}
 	bool bad = events & (HVABS_EVENT_ERR | HVABS_EVENT_HUP);
@@ -225,7 +225,7 @@ static void on_in(void *opaque, uint32_t events)
 	if (bad && c->in_ev)
 		unpoll(c);
 	after_io(c, rx, tx, more);
-	hvabs_virtio_mmio_unlock(c->t);
+	hvabs_virtio_transport_unlock(c->tp);
 }
 
 static void on_out(void *opaque, uint32_t events)
@@ -233,9 +233,9 @@ static void on_out(void *opaque, uint32_t events)
 	struct hvabs_virtio_console *c = opaque;
 	bool tx = false, more = false;
 
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	if (c->closing || !c->out_ev) {
-		hvabs_virtio_mmio_unlock(c->t);
+		hvabs_virtio_transport_unlock(c->tp);
 		return;
 	}
 	if (events & (HVABS_EVENT_ERR | HVABS_EVENT_HUP))
@@ -243,7 +243,7 @@ static void on_out(void *opaque, uint32_t events)
 	else
 		out_progress(c, &tx, &more);
 	after_io(c, false, tx, more);
-	hvabs_virtio_mmio_unlock(c->t);
+	hvabs_virtio_transport_unlock(c->tp);
 }
 
 static void on_listen(void *opaque, uint32_t events)
@@ -252,7 +252,7 @@ static void on_listen(void *opaque, uint32_t events)
 	bool tx = false, more = false;
 
 	(void)events;
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	if (c->closing || c->in_fd >= 0)
 		goto out; /* one client at a time: the next waits in the backlog */
 	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -276,7 +276,7 @@ static void on_listen(void *opaque, uint32_t events)
 	out_progress(c, &tx, &more);
 out:
 	after_io(c, false, tx, more);
-	hvabs_virtio_mmio_unlock(c->t);
+	hvabs_virtio_transport_unlock(c->tp);
 }
 
 /* ---- setting up the host side ---- */
@@ -454,7 +454,7 @@ static struct hvabs_virtio_console *alloc_console(const struct hvabs_virtio_cons
 	c->kind = cfg->backend;
 	c->flags = cfg->flags;
 	c->qsize = qs;
-	c->loop = cfg->mmio.loop;
+	c->loop = cfg->pci ? cfg->pci->loop : cfg->mmio.loop;
 	c->ocap = cfg->out_buffer ? cfg->out_buffer : HVABS_VIRTIO_CONSOLE_OUT_BUFFER;
 	snprintf(c->name, sizeof(c->name), "%s", cfg->mmio.name ? cfg->mmio.name : "console");
 	c->rxsegs = calloc(qs, sizeof(*c->rxsegs));
@@ -486,14 +486,14 @@ int hvabs_virtio_console_create(struct hvabs_vm *vm, const struct hvabs_virtio_c
 	setup_ops(c, cfg);
 	struct hvabs_virtio_mmio_params p = cfg->mmio;
 	p.name = c->name;
-	rc = hvabs_virtio_mmio_create(vm, &p, &c->ops, c, &c->t);
+	rc = virtio_transport_create(vm, &p, cfg->pci, &c->ops, c, &c->t, &c->pt, &c->tp);
 	if (!rc)
 		rc = add_sources(c);
 	if (rc) {
 		hvabs_event_remove(c->listen_ev);
 		hvabs_event_remove(c->in_ev);
 		hvabs_event_remove(c->out_ev);
-		hvabs_virtio_mmio_destroy(c->t);
+		virtio_transport_destroy(c->t, c->pt);
 		release(c);
 		return rc;
 	}
@@ -509,14 +509,14 @@ void hvabs_virtio_console_destroy(struct hvabs_virtio_console *c)
 		return;
 	/* Removal waits for a running callback, which takes the device lock: detach the
 	 * sources under the lock, remove them outside it. */
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	c->closing = true;
 	struct hvabs_event *ev[3] = {c->listen_ev, c->in_ev, c->out_ev};
 	c->listen_ev = c->in_ev = c->out_ev = NULL;
-	hvabs_virtio_mmio_unlock(c->t);
+	hvabs_virtio_transport_unlock(c->tp);
 	for (int i = 0; i < 3; i++)
 		hvabs_event_remove(ev[i]);
-	hvabs_virtio_mmio_destroy(c->t);
+	virtio_transport_destroy(c->t, c->pt);
 	release(c);
 }
 
@@ -534,18 +534,18 @@ int hvabs_virtio_console_set_size(struct hvabs_virtio_console *c, uint16_t cols,
 {
 	if (!(c->ops.features & BIT(HVABS_VIRTIO_CONSOLE_F_SIZE)))
 		return -ENOTSUP;
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	set_size(c, cols, rows);
-	int rc = hvabs_virtio_mmio_config_changed(c->t);
-	hvabs_virtio_mmio_unlock(c->t);
+	int rc = hvabs_virtio_transport_config_changed(c->tp);
+	hvabs_virtio_transport_unlock(c->tp);
 	return rc;
 }
 
 void hvabs_virtio_console_get_stats(struct hvabs_virtio_console *c,
 				    struct hvabs_virtio_console_stats *st)
 {
-	hvabs_virtio_mmio_lock(c->t);
+	hvabs_virtio_transport_lock(c->tp);
 	*st = c->st;
 	st->buffered = c->olen;
-	hvabs_virtio_mmio_unlock(c->t);
+	hvabs_virtio_transport_unlock(c->tp);
 }

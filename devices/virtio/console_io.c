@@ -22,7 +22,7 @@
 
 static bool queue_usable(struct hvabs_virtio_console *c, uint32_t index)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(c->t, index);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(c->tp, index);
 
 	return c->active && hvabs_virtq_is_enabled(q) && !hvabs_virtq_is_broken(q);
 }
@@ -47,7 +47,7 @@ void con_watch(struct hvabs_virtio_console *c)
 
 bool con_rx_run(struct hvabs_virtio_console *c, bool *more)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(c->t, CON_RXQ);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(c->tp, CON_RXQ);
 	bool pushed = false;
 
 	*more = false;
@@ -155,7 +155,7 @@ static uint32_t buffer_chain(struct hvabs_virtio_console *c, uint32_t left)
 
 bool con_tx_run(struct hvabs_virtio_console *c, bool *more)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(c->t, CON_TXQ);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(c->tp, CON_TXQ);
 	bool pushed = false;
 
 	*more = false;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "transport_priv.h"
 #include <hvabs/devices/virtio_console.h>
 
 #define CON_COMP    "virtio-console"
@@ -19,6 +20,8 @@
 
 struct hvabs_virtio_console {
 	struct hvabs_virtio_mmio *t;
+	struct hvabs_virtio_pci *pt;	   /* on virtio-pci instead, or NULL */
+	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;

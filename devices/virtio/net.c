@@ -53,7 +53,7 @@ void net_watch(struct hvabs_virtio_net *n, uint32_t bit, bool on)
 
 bool net_queue_usable(struct hvabs_virtio_net *n, uint32_t index)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(n->t, index);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(n->tp, index);
 
 	return n->active && hvabs_virtq_is_enabled(q) && !hvabs_virtq_is_broken(q);
 }
@@ -293,31 +293,31 @@ static void on_tap(void *opaque, uint32_t events)
 {
 	struct hvabs_virtio_net *n = opaque;
 
-	hvabs_virtio_mmio_lock(n->t);
+	hvabs_virtio_transport_lock(n->tp);
 	if (!n->ev) {
-		hvabs_virtio_mmio_unlock(n->t);
+		hvabs_virtio_transport_unlock(n->tp);
 		return;
 	}
 	if (events & HVABS_EVENT_OUT) {
 		net_watch(n, HVABS_EVENT_OUT, false);
-		struct hvabs_virtq *q = hvabs_virtio_mmio_queue(n->t, NET_TXQ);
+		struct hvabs_virtq *q = hvabs_virtio_transport_queue(n->tp, NET_TXQ);
 		if (n->tx_waiting && net_queue_usable(n, NET_TXQ)) {
 			int more = tx_run(n, q);
 			if (hvabs_virtq_is_broken(q))
-				hvabs_virtio_mmio_set_needs_reset(n->t);
-			(void)hvabs_virtio_mmio_signal_used(n->t, NET_TXQ);
+				hvabs_virtio_transport_set_needs_reset(n->tp);
+			(void)hvabs_virtio_transport_signal_used(n->tp, NET_TXQ);
 			if (more)
-				(void)hvabs_virtio_mmio_kick(n->t, NET_TXQ);
+				(void)hvabs_virtio_transport_kick(n->tp, NET_TXQ);
 		}
 	}
 	if (events & (HVABS_EVENT_IN | HVABS_EVENT_ERR | HVABS_EVENT_HUP)) {
 		if (net_rx_run(n))
-			(void)hvabs_virtio_mmio_signal_used(n->t, NET_RXQ);
-		if (hvabs_virtq_is_broken(hvabs_virtio_mmio_queue(n->t, NET_RXQ)))
-			hvabs_virtio_mmio_set_needs_reset(n->t);
+			(void)hvabs_virtio_transport_signal_used(n->tp, NET_RXQ);
+		if (hvabs_virtq_is_broken(hvabs_virtio_transport_queue(n->tp, NET_RXQ)))
+			hvabs_virtio_transport_set_needs_reset(n->tp);
 		drop_failed_tap(n);
 	}
-	hvabs_virtio_mmio_unlock(n->t);
+	hvabs_virtio_transport_unlock(n->tp);
 }
 
 /* ---- the tap ---- */
@@ -451,12 +451,12 @@ int hvabs_virtio_net_create(struct hvabs_vm *vm, const struct hvabs_virtio_net_c
 	setup_ops(n, cfg->flags);
 	struct hvabs_virtio_mmio_params p = cfg->mmio;
 	p.name = n->name;
-	rc = hvabs_virtio_mmio_create(vm, &p, &n->ops, n, &n->t);
+	rc = virtio_transport_create(vm, &p, cfg->pci, &n->ops, n, &n->t, &n->pt, &n->tp);
 	/* Watched for nothing until the driver is ready: the kernel keeps the frames. */
 	if (!rc)
 		rc = hvabs_event_add(p.loop, n->tap, 0, on_tap, n, &n->ev);
 	if (rc) {
-		hvabs_virtio_mmio_destroy(n->t);
+		virtio_transport_destroy(n->t, n->pt);
 		release(n);
 		return rc;
 	}
@@ -470,12 +470,12 @@ void hvabs_virtio_net_destroy(struct hvabs_virtio_net *n)
 		return;
 	/* Removing the tap source waits for its callback, which takes the device lock:
 	 * detach it under the lock, remove it outside. */
-	hvabs_virtio_mmio_lock(n->t);
+	hvabs_virtio_transport_lock(n->tp);
 	struct hvabs_event *ev = n->ev;
 	n->ev = NULL;
-	hvabs_virtio_mmio_unlock(n->t);
+	hvabs_virtio_transport_unlock(n->tp);
 	hvabs_event_remove(ev);
-	hvabs_virtio_mmio_destroy(n->t);
+	virtio_transport_destroy(n->t, n->pt);
 	release(n);
 }
 
@@ -496,9 +496,9 @@ const char *hvabs_virtio_net_ifname(const struct hvabs_virtio_net *n)
 
 void hvabs_virtio_net_get_stats(struct hvabs_virtio_net *n, struct hvabs_virtio_net_stats *st)
 {
-	hvabs_virtio_mmio_lock(n->t);
+	hvabs_virtio_transport_lock(n->tp);
 	*st = n->st;
 	st->tap_offloads = n->tun_offloads;
 	st->tap_supported = n->tun_supported;
-	hvabs_virtio_mmio_unlock(n->t);
+	hvabs_virtio_transport_unlock(n->tp);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "transport_priv.h"
 #include <hvabs/devices/virtio_net.h>
 
 #define NET_COMP "virtio-net"
@@ -23,6 +24,8 @@
 
 struct hvabs_virtio_net {
 	struct hvabs_virtio_mmio *t;
+	struct hvabs_virtio_pci *pt;	   /* on virtio-pci instead, or NULL */
+	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;

@@ -222,7 +222,7 @@ static int read_tap(struct hvabs_virtio_net *n)
 
 bool net_rx_run(struct hvabs_virtio_net *n)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(n->t, NET_RXQ);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(n->tp, NET_RXQ);
 	uint64_t before = n->st.rx_packets;
 
 	if (!net_queue_usable(n, NET_RXQ) || n->tap_failed) {

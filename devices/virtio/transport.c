@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The transport-neutral calls of virtio devices, forwarded to virtio-mmio or virtio-pci. */
+#include <errno.h>
+
 #include "transport_priv.h"
 
 void hvabs_virtio_transport_lock(struct hvabs_virtio_transport *tp)
@@ -40,4 +42,38 @@ int hvabs_virtio_transport_kick(struct hvabs_virtio_transport *tp, uint32_t inde
 uint64_t hvabs_virtio_transport_features(const struct hvabs_virtio_transport *tp)
 {
 	return tp->ops->features(tp->impl);
+}
+
+int virtio_transport_create(struct hvabs_vm *vm, struct hvabs_virtio_mmio_params *mp,
+			    const struct hvabs_virtio_pci_params *pci,
+			    const struct hvabs_virtio_device_ops *ops, void *opaque,
+			    struct hvabs_virtio_mmio **mmio, struct hvabs_virtio_pci **pcit,
+			    struct hvabs_virtio_transport **tp)
+{
+	int rc;
+
+	*mmio = NULL;
+	*pcit = NULL;
+	if (pci) {
+		struct hvabs_virtio_pci_params pp = *pci;
+
+		if (!pp.name)
+			pp.name = mp->name;
+		rc = hvabs_virtio_pci_create(vm, &pp, ops, opaque, pcit);
+		if (!rc) {
+			mp->loop = pp.loop;
+			*tp = hvabs_virtio_pci_transport(*pcit);
+		}
+		return rc;
+	}
+	rc = hvabs_virtio_mmio_create(vm, mp, ops, opaque, mmio);
+	if (!rc)
+		*tp = hvabs_virtio_mmio_transport(*mmio);
+	return rc;
+}
+
+void virtio_transport_destroy(struct hvabs_virtio_mmio *mmio, struct hvabs_virtio_pci *pcit)
+{
+	hvabs_virtio_mmio_destroy(mmio);
+	hvabs_virtio_pci_destroy(pcit);
 }

@@ -121,7 +121,7 @@ static void vs_config_read(void *opaque, uint32_t off, void *buf, uint32_t len)
 /* Delivers a pending TRANSPORT_RESET event; true when one was pushed. */
 static bool deliver_event(struct hvabs_virtio_vsock *v)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(v->t, VS_EVQ);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(v->tp, VS_EVQ);
 	struct hvabs_virtq_chain c;
 	uint32_t id = htole32(HVABS_VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
 
@@ -147,11 +147,11 @@ static bool deliver_event(struct hvabs_virtio_vsock *v)
 static void finish(struct hvabs_virtio_vsock *v)
 {
 	for (uint32_t i = VS_RXQ; i <= VS_EVQ; i++)
-		if (hvabs_virtq_is_broken(hvabs_virtio_mmio_queue(v->t, i)))
-			hvabs_virtio_mmio_set_needs_reset(v->t);
+		if (hvabs_virtq_is_broken(hvabs_virtio_transport_queue(v->tp, i)))
+			hvabs_virtio_transport_set_needs_reset(v->tp);
 	if (v->rx_pushed) {
 		v->rx_pushed = false;
-		(void)hvabs_virtio_mmio_signal_used(v->t, VS_RXQ);
+		(void)hvabs_virtio_transport_signal_used(v->tp, VS_RXQ);
 	}
 	vs_reap(v);
 }
@@ -221,9 +221,9 @@ static void on_events(void *opaque, uint32_t events)
 	struct epoll_event evs[EPOLL_BATCH];
 
 	(void)events;
-	hvabs_virtio_mmio_lock(v->t);
+	hvabs_virtio_transport_lock(v->tp);
 	if (!v->ev) {
-		hvabs_virtio_mmio_unlock(v->t);
+		hvabs_virtio_transport_unlock(v->tp);
 		return;
 	}
 	/* Taken and handled under the device lock: no connection goes away in between. */
@@ -239,7 +239,7 @@ static void on_events(void *opaque, uint32_t events)
 	}
 	vs_rx_flush(v);
 	finish(v);
-	hvabs_virtio_mmio_unlock(v->t);
+	hvabs_virtio_transport_unlock(v->tp);
 }
 
 static int watch(struct hvabs_virtio_vsock *v, int fd, void *tag)
@@ -367,11 +367,11 @@ int hvabs_virtio_vsock_create(struct hvabs_vm *vm, const struct hvabs_virtio_vso
 	setup_ops(v);
 	struct hvabs_virtio_mmio_params p = cfg->mmio;
 	p.name = v->name;
-	rc = hvabs_virtio_mmio_create(vm, &p, &v->ops, v, &v->t);
+	rc = virtio_transport_create(vm, &p, cfg->pci, &v->ops, v, &v->t, &v->pt, &v->tp);
 	if (!rc)
 		rc = hvabs_event_add(p.loop, v->epfd, HVABS_EVENT_IN, on_events, v, &v->ev);
 	if (rc) {
-		hvabs_virtio_mmio_destroy(v->t);
+		virtio_transport_destroy(v->t, v->pt);
 		release(v);
 		return rc;
 	}
@@ -385,12 +385,12 @@ void hvabs_virtio_vsock_destroy(struct hvabs_virtio_vsock *v)
 		return;
 	/* Removal waits for a running callback, which takes the device lock: detach
 	 * under the lock, remove outside it. */
-	hvabs_virtio_mmio_lock(v->t);
+	hvabs_virtio_transport_lock(v->tp);
 	struct hvabs_event *ev = v->ev;
 	v->ev = NULL;
-	hvabs_virtio_mmio_unlock(v->t);
+	hvabs_virtio_transport_unlock(v->tp);
 	hvabs_event_remove(ev);
-	hvabs_virtio_mmio_destroy(v->t);
+	virtio_transport_destroy(v->t, v->pt);
 	release(v);
 }
 
@@ -405,15 +405,15 @@ static void reset_transport(struct hvabs_virtio_vsock *v)
 	vs_kill_all(v);
 	v->event_pending = true;
 	if (deliver_event(v))
-		(void)hvabs_virtio_mmio_signal_used(v->t, VS_EVQ);
+		(void)hvabs_virtio_transport_signal_used(v->tp, VS_EVQ);
 	finish(v);
 }
 
 int hvabs_virtio_vsock_reset_transport(struct hvabs_virtio_vsock *v)
 {
-	hvabs_virtio_mmio_lock(v->t);
+	hvabs_virtio_transport_lock(v->tp);
 	reset_transport(v);
-	hvabs_virtio_mmio_unlock(v->t);
+	hvabs_virtio_transport_unlock(v->tp);
 	return 0;
 }
 
@@ -421,18 +421,18 @@ int hvabs_virtio_vsock_set_cid(struct hvabs_virtio_vsock *v, uint64_t cid)
 {
 	if (!cid_ok(cid))
 		return -EINVAL;
-	hvabs_virtio_mmio_lock(v->t);
+	hvabs_virtio_transport_lock(v->tp);
 	set_cid(v, cid);
-	int rc = hvabs_virtio_mmio_config_changed(v->t);
+	int rc = hvabs_virtio_transport_config_changed(v->tp);
 	reset_transport(v);
-	hvabs_virtio_mmio_unlock(v->t);
+	hvabs_virtio_transport_unlock(v->tp);
 	return rc;
 }
 
 void hvabs_virtio_vsock_get_stats(struct hvabs_virtio_vsock *v, struct hvabs_virtio_vsock_stats *st)
 {
-	hvabs_virtio_mmio_lock(v->t);
+	hvabs_virtio_transport_lock(v->tp);
 	*st = v->st;
 	st->connections = v->nconns;
-	hvabs_virtio_mmio_unlock(v->t);
+	hvabs_virtio_transport_unlock(v->tp);
 }

@@ -218,7 +218,7 @@ void vs_arm_all(struct hvabs_virtio_vsock *v)
 /* The receive chain for the next packet, or NULL when the guest gave none. */
 static struct hvabs_virtq_chain *rx_chain(struct hvabs_virtio_vsock *v)
 {
-	struct hvabs_virtq *q = hvabs_virtio_mmio_queue(v->t, VS_RXQ);
+	struct hvabs_virtq *q = hvabs_virtio_transport_queue(v->tp, VS_RXQ);
 
 	if (v->rx_held)
 		return &v->rxc;
@@ -272,7 +272,7 @@ static bool emit(struct hvabs_virtio_vsock *v, const struct vs_hdr *h)
 	put_hdr(b, h);
 	hvabs_virtq_chain_write(&v->rxc, 0, b, VS_HDR);
 	v->rx_held = false;
-	if (hvabs_virtq_push(hvabs_virtio_mmio_queue(v->t, VS_RXQ), &v->rxc, VS_HDR + h->len))
+	if (hvabs_virtq_push(hvabs_virtio_transport_queue(v->tp, VS_RXQ), &v->rxc, VS_HDR + h->len))
 		return false;
 	v->rx_pushed = true;
 	return true;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "transport_priv.h"
 #include <hvabs/devices/virtio_vsock.h>
 
 #define VS_COMP	    "virtio-vsock"
@@ -84,6 +85,8 @@ struct vs_rst {
 
 struct hvabs_virtio_vsock {
 	struct hvabs_virtio_mmio *t;
+	struct hvabs_virtio_pci *pt;	   /* on virtio-pci instead, or NULL */
+	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;

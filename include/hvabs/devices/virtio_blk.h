@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,6 +104,8 @@ struct hvabs_virtio_blk_config {
 	uint32_t flags;	    /**< HVABS_VIRTIO_BLK_* flags. */
 	uint32_t
 	    queue_size; /**< QueueNumMax, a power of 2 >= 4; 0 selects #HVABS_VIRTIO_BLK_QUEUE_SIZE. */
+	/** Put the device on virtio-pci with these parameters instead (then `mmio` is unused), or NULL. */
+	const struct hvabs_virtio_pci_params *pci;
 };
 
 /**

@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,6 +102,8 @@ struct hvabs_virtio_console_config {
 	/** QueueNumMax of both queues: a power of 2 up to #HVABS_VIRTIO_CONSOLE_QUEUE_MAX;
 	 *  0 selects #HVABS_VIRTIO_CONSOLE_QUEUE_SIZE. */
 	uint32_t queue_size;
+	/** Put the device on virtio-pci with these parameters instead (then `mmio` is unused), or NULL. */
+	const struct hvabs_virtio_pci_params *pci;
 };
 
 /**

@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,6 +111,8 @@ struct hvabs_virtio_net_config {
 	/** QueueNumMax of both queues: a power of 2, 2 .. #HVABS_VIRTIO_NET_QUEUE_MAX;
 	 *  0 selects #HVABS_VIRTIO_NET_QUEUE_SIZE. */
 	uint32_t queue_size;
+	/** Put the device on virtio-pci with these parameters instead (then `mmio` is unused), or NULL. */
+	const struct hvabs_virtio_pci_params *pci;
 };
 
 /**

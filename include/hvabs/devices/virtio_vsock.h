@@ -64,6 +64,7 @@
 #include <stdint.h>
 
 #include "virtio_mmio.h"
+#include "virtio_pci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -139,6 +140,8 @@ struct hvabs_virtio_vsock_config {
 	 *  `CONNECT <port>` line before its socket is closed; 0 selects
 	 *  #HVABS_VIRTIO_VSOCK_HANDSHAKE_MS. */
 	uint32_t handshake_timeout_ms;
+	/** Put the device on virtio-pci with these parameters instead (then `mmio` is unused), or NULL. */
+	const struct hvabs_virtio_pci_params *pci;
 };
 
 /**

@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * virtio-rng on the virtio-pci transport, driven as Linux's virtio_pci
+ * virtio-rng and virtio-blk on the virtio-pci transport, driven as Linux's virtio_pci
  * driver does it: find the function, walk the vendor capabilities to the
  * common, notify and ISR structures, set up MSI-X, negotiate, set up the
  * queue and notify it. The same device code runs on virtio-mmio in
- * test_rng.c. Notify and ECAM stores go through the backend's run loop.
+ * test_rng.c and test_blk.c. Notify and ECAM stores go through the backend's run loop.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <hvabs/devices/virtio_blk.h>
 #include <hvabs/devices/virtio_pci.h>
 #include <hvabs/devices/virtio_rng.h>
 
@@ -24,7 +27,7 @@
 #define MMIO32	 0xc0000000ull
 #define MMIO64	 0x4000000000ull
 #define SLOT	 4u
-#define CFG(r)	 (ECAM + (SLOT << 15) + (r))
+#define CFG(r)	 (ECAM + ((uint64_t)f->slot << 15) + (r))
 #define QVEC	 0xa0u /* MSI data of the queue's vector */
 #define CVEC	 0xa1u /* ... and of the configuration vector */
 #define NOVEC	 HVABS_VIRTIO_PCI_NO_VECTOR
@@ -33,6 +36,7 @@
 
 struct fx {
 	struct vt_env *env;
+	uint32_t slot; /* the function under test */
 	struct hvabs_pci_host *host;
 	struct hvabs_virtio_rng *rng;
 	uint64_t bar;		       /* where BAR 0 is */
@@ -105,6 +109,7 @@ static int setup(void **state)
 		return -1;
 	memset(&fx, 0, sizeof(fx));
 	fx.env = *state;
+	fx.slot = SLOT;
 	pp = (struct hvabs_virtio_pci_params){
 	    .host = NULL, .loop = fx.env->loop, .name = "rng0", .slot = SLOT};
 	if (hvabs_pci_host_create(fx.env->vm, &hp, &fx.host))
@@ -297,15 +302,63 @@ static void notify_follows_bar(void **state)
 	assert_int_equal(rd(f, HVABS_VIRTIO_PCI_ISR_OFF, 1), 1);
 }
 
+/* The same blk code as on virtio-mmio: capacity in the device structure, a read of sector 1. */
+static void blk_reads_sector(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/tmp/hvabs-pciblk-XXXXXX";
+	int fd = mkstemp(path);
+	static uint8_t img[65536];
+	struct hvabs_virtio_pci_params pp = {
+	    .host = f->host, .loop = f->env->loop, .name = "vda", .slot = 5};
+	struct hvabs_virtio_blk_config bc = {.path = path, .queue_size = 16, .pci = &pp};
+	struct hvabs_virtio_blk *blk;
+	uint64_t hdr, data, st;
+	uint32_t id, len;
+
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 7 + i / 512);
+	assert_int_equal(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
+	close(fd);
+	assert_int_equal(hvabs_virtio_blk_create(f->env->vm, &bc, &blk), 0);
+	f->slot = 5;
+	assert_int_equal(cfg_rd(f, HVABS_PCI_DEVICE_ID, 2), 0x1040 + HVABS_VIRTIO_ID_BLOCK);
+	assert_int_equal(cfg_rd(f, HVABS_PCI_CLASS_PROG + 1, 2), 0x0180); /* mass storage */
+	bring_up(f);
+	assert_int_equal(f->len[HVABS_VIRTIO_PCI_CAP_DEVICE], 60);
+	assert_int_equal(rd(f, f->off[HVABS_VIRTIO_PCI_CAP_DEVICE], 8), sizeof(img) / 512);
+	assert_int_equal(negotiate(f, HVABS_VIRTIO_BIT(HVABS_VIRTIO_F_VERSION_1)), 0xb);
+	queue_up(f, 0);
+	hdr = vqb_alloc(&f->b, 16);
+	data = vqb_alloc(&f->b, 512);
+	st = vqb_alloc(&f->b, 1);
+	memset(f->env->ram + hdr, 0, 16);
+	f->env->ram[hdr] = HVABS_VIRTIO_BLK_T_IN;
+	f->env->ram[hdr + 8] = 1; /* sector 1 */
+	f->env->ram[st] = 0xff;
+	vqb_add(&f->b, (struct vqb_buf[]){{hdr, 16, false}, {data, 512, true}, {st, 1, true}}, 3);
+	vt_store(f->env,
+		 f->bar + f->off[HVABS_VIRTIO_PCI_CAP_NOTIFY] +
+		     (uint64_t)f->mult * rd(f, f->off[1] + HVABS_VIRTIO_PCI_Q_NOFF, 2),
+		 0);
+	vt_pump(f->env);
+	assert_true(vqb_get_used(&f->b, &id, &len));
+	assert_int_equal(len, 513);
+	assert_int_equal(f->env->ram[st], 0);
+	assert_memory_equal(f->env->ram + data, img + 512, 512);
+	assert_int_equal(vt_msis(f->env, QVEC, 1), 1);
+	hvabs_virtio_blk_destroy(blk);
+	unlink(path);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    T(identity_and_capabilities),
-	    T(negotiation),
-	    T(entropy_with_msix),
-	    T(notify_follows_bar),
+	    T(identity_and_capabilities), T(negotiation),      T(entropy_with_msix),
+	    T(notify_follows_bar),	  T(blk_reads_sector),
 	};
 
 	vt_init(argc, argv);
