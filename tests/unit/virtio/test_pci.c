@@ -388,13 +388,41 @@ static void msix_pending_and_delivery(void **state)
 	assert_int_equal(vt_msis(f->env, 0xb2, 0), 0);
 }
 
+/* What the loader will describe: the host's ECAM and windows, through the machine layer. */
+static void announced_to_the_machine(void **state)
+{
+	struct fx *f = *state;
+	struct hvabs_machine_config mc = {.ram_size = 16 << 20, .nr_cpus = 1};
+	struct hvabs_machine *m;
+	struct hvabs_platform p;
+
+	assert_int_equal(hvabs_machine_create(&mc, &m), 0);
+	assert_int_equal(hvabs_pci_host_announce(f->host, m), 0);
+	assert_int_equal(hvabs_pci_host_announce(f->host, m), -EEXIST);
+	hvabs_machine_platform(m, &p);
+	assert_non_null(p.pci);
+	assert_int_equal(p.pci->ecam_base, ECAM);
+	assert_int_equal(p.pci->mmio32_base, MMIO32);
+	assert_int_equal(p.pci->mmio32_size, 0x4000000);
+	assert_int_equal(p.pci->mmio64_base, MMIO64);
+	assert_int_equal(p.pci->mmio64_size, 0x100000000);
+	assert_int_equal(p.pci->bus_start, 0);
+	assert_int_equal(p.pci->bus_end, 0);
+	hvabs_machine_destroy(m);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    T(both_mechanisms), T(bar_sizing),		 T(decode_follows_command_and_address),
-	    T(capability_walk), T(msix_table_and_masks), T(msix_pending_and_delivery),
+	    T(both_mechanisms),
+	    T(bar_sizing),
+	    T(decode_follows_command_and_address),
+	    T(capability_walk),
+	    T(msix_table_and_masks),
+	    T(msix_pending_and_delivery),
+	    T(announced_to_the_machine),
 	};
 
 	vt_init(argc, argv);
