@@ -112,7 +112,24 @@ static int ports_write(void *opaque, uint64_t off, uint32_t size, uint64_t val)
 	return 0;
 }
 
+/*
+ * Two registrations: the address register at 0xCF8 and the data window at
+ * 0xCFC. Port 0xCF9 between them is the PC's reset control register (see
+ * acpi_pm.h): the bus dispatches on an access's first port, so a dword at
+ * 0xCF8 reaches us while a byte at 0xCF9 reaches the reset register.
+ */
+static int data_read(void *opaque, uint64_t off, uint32_t size, uint64_t *val)
+{
+	return ports_read(opaque, off + 4, size, val);
+}
+
+static int data_write(void *opaque, uint64_t off, uint32_t size, uint64_t val)
+{
+	return ports_write(opaque, off + 4, size, val);
+}
+
 static const struct hvabs_bus_ops ports_ops = {.read = ports_read, .write = ports_write};
+static const struct hvabs_bus_ops data_ops = {.read = data_read, .write = data_write};
 
 static bool pow2(uint64_t v)
 {
@@ -142,8 +159,11 @@ int hvabs_pci_host_create(struct hvabs_vm *vm, const struct hvabs_pci_host_param
 	rc = hvabs_bus_register(vm, HVABS_SPACE_MMIO, params->ecam_base, HVABS_PCI_ECAM_BUS_SIZE,
 				&ecam_ops, h, 0, &h->ecam);
 	if (!rc && !(params->flags & HVABS_PCI_HOST_F_NO_PORTS))
-		rc = hvabs_bus_register(vm, HVABS_SPACE_PIO, HVABS_PCI_CONFIG_PORT, 8, &ports_ops,
+		rc = hvabs_bus_register(vm, HVABS_SPACE_PIO, HVABS_PCI_CONFIG_PORT, 1, &ports_ops,
 					h, 0, &h->ports);
+	if (!rc && !(params->flags & HVABS_PCI_HOST_F_NO_PORTS))
+		rc = hvabs_bus_register(vm, HVABS_SPACE_PIO, HVABS_PCI_CONFIG_PORT + 4, 4,
+					&data_ops, h, 0, &h->data);
 	if (rc) {
 		hvabs_pci_host_destroy(h);
 		return rc;
@@ -156,6 +176,7 @@ void hvabs_pci_host_destroy(struct hvabs_pci_host *h)
 {
 	if (!h)
 		return;
+	hvabs_bus_unregister(h->data);
 	hvabs_bus_unregister(h->ports);
 	hvabs_bus_unregister(h->ecam);
 	pthread_mutex_destroy(&h->lock);

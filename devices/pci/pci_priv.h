@@ -53,7 +53,7 @@ struct hvabs_pci_host {
 	struct hvabs_pci_host_params p;
 	pthread_mutex_t lock; /* the configuration lock: before any function lock */
 	uint32_t cf8;	      /* the mechanism #1 address latch */
-	struct hvabs_bus_dev *ecam, *ports;
+	struct hvabs_bus_dev *ecam, *ports, *data;
 	struct hvabs_pci_dev *slots[HVABS_PCI_SLOTS];
 	uint64_t next32, next64; /* BAR assignment: next free address in each window */
 	struct hvabs_ratelimit rl;

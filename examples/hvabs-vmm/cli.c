@@ -23,6 +23,7 @@ enum {
 	OPT_API_SOCK,
 	OPT_SERIAL,
 	OPT_ALLOW_FILE_OPTS,
+	OPT_TRANSPORT,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +41,7 @@ static const struct option long_opts[] = {
     {"disk", required_argument, NULL, 'd'},
     {"net", required_argument, NULL, 'N'},
     {"rng", no_argument, NULL, 'r'},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"console", required_argument, NULL, 'C'},
     {"serial", required_argument, NULL, OPT_SERIAL},
     {"allow-file-backend-options", no_argument, NULL, OPT_ALLOW_FILE_OPTS},
@@ -72,6 +74,7 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "  --reboot=exit|restart    what a guest reboot does (default exit, status 0)\n"
 	    "  --disk path=FILE[,readonly=on][,serial=ID][,direct=on]   (repeatable)\n"
 	    "  --net tap=NAME[,mac=MAC] --rng\n"
+	    "  --transport mmio|pci     virtio devices on virtio-mmio (default) or PCI\n"
 	    "  --serial tty|file=P|off|null  COM1 (ttyS0): this terminal (default), a file,\n"
 	    "                           or nowhere\n"
 	    "  --console stdio|file=P|none  the same, in hvabs-vmm's own words\n"
@@ -187,6 +190,11 @@ static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, s
 		return set_serial(c, optarg, err, errlen);
 	case OPT_ALLOW_FILE_OPTS:
 		return 0; /* read in the first pass */
+	case OPT_TRANSPORT:
+		if (strcmp(optarg, "pci") && strcmp(optarg, "mmio"))
+			return ERR("--transport %s: use mmio or pci", optarg);
+		c->transport_pci = !strcmp(optarg, "pci");
+		return 0;
 	case 'q':
 		c->quiet = 1;
 		return 0;

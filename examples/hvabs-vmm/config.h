@@ -82,6 +82,7 @@ struct vmm_config {
 	struct vmm_net nets[VMM_MAX_NETS];
 	unsigned nnets;
 	int rng;
+	int transport_pci;  /* --transport pci: virtio devices on PCI, else virtio-mmio */
 	uint32_t vsock_cid; /* 0 = no vsock */
 	char *vsock_socket;
 	int xen_domid;	      /* -1 = create a domain */

@@ -47,6 +47,8 @@ struct vmm_devices {
 	struct hvabs_virtio_console *vcon;
 	struct hvabs_virtio_rng *rng;
 	struct hvabs_virtio_vsock *vsock;
+	struct hvabs_pci_host *pci;	     /* with --transport pci */
+	struct hvabs_virtio_pci_params pcip; /* where each virtio device goes then */
 };
 
 struct machine {
