@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# hvabs-jailer end to end on this host's KVM (docs/jailer.md):
+#   jailer_test.sh JAILER VMM TINY
+# 1. the tiny guest boots and powers off through the jailer, exit 0;
+# 2. while a hanging guest runs, /proc shows the VMM is not root, has no
+#    capability, NoNewPrivs, its own root holding only what it should, its own
+#    mount/PID/IPC/net namespaces, its cgroup and rlimit, and no fd it does not
+#    need (an fd this script leaves open must not reach it); SIGTERM to the
+#    jailer reaches the VMM, which exits 0, and the cgroup is removed;
+# 3. refusals that need root: a used jail directory, a missing kernel.
+# Needs root and /dev/kvm: exits 77 (skipped) otherwise, unless HVABS_REQUIRE_KVM=1.
+set -uo pipefail
+jailer=$1 vmm=$2 tiny=$3
+skip() {
+	[ "${HVABS_REQUIRE_KVM:-0}" = 1 ] && { echo "FAIL: $* but HVABS_REQUIRE_KVM=1" >&2; exit 1; }
+	echo "SKIP: $*" >&2
+	exit 77
+}
+[ "$(id -u)" = 0 ] || skip "the jailer needs root"
+{ [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/null || skip "/dev/kvm is not usable here"
+exec 3>&-
+base=$(mktemp -d)
+out=$base/out
+vp=
+trap '[ -n "$vp" ] && kill -9 "$vp" 2>/dev/null; rm -rf "$base"' EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$out" ] && { echo "---- jailer output ----" >&2; tail -n 20 "$out" >&2; }
+	exit 1
+}
+U=65534 G=65534
+jail=("$jailer" --exec-file "$vmm" --uid $U --gid $G --chroot-base-dir "$base")
+vm=(--hypervisor kvm --kernel "$tiny" --memory 64M)
+
+# 1. Boots and powers off.
+timeout --kill-after=5 60 "${jail[@]}" --id boot -- "${vm[@]}" </dev/null >"$out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || fail "jailed boot exited $rc, expected 0"
+grep -q "HVABS-TINY: poweroff" "$out" || fail "the jailed guest did not power off"
+echo "ok: the tiny guest boots and powers off through the jailer"
+
+# 2. Inspect a running one. fd 7 is ours: it must not reach the VMM.
+cg=hvabs-jailer-test-$$
+cgopt=()
+for r in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+	[ "$(stat -f -c %T $r 2>/dev/null)" = cgroup2fs ] && cgroot=$r && cgopt=(--parent-cgroup $cg --cgroup cgroup.max.depth=0) && break
+done
+exec 7<"$tiny"
+"${jail[@]}" --id run --new-netns --resource-limit no-file=64 "${cgopt[@]}" -- "${vm[@]}" --cmdline hang \
+	</dev/null >"$out" 2>&1 &
+jp=$!
+exec 7<&-
+for _ in $(seq 1 300); do
+	grep -q "HVABS-TINY: hanging" "$out" && break
+	sleep 0.1
+done
+grep -q "HVABS-TINY: hanging" "$out" || fail "the jailed guest did not start"
+vp=$(pgrep -P $jp)
+[ -n "$vp" ] || fail "no VMM process under the jailer ($jp)"
+st=/proc/$vp/status
+grep -qE "^Uid:\s+$U\s+$U\s+$U\s+$U$" $st || fail "VMM uids: $(grep Uid $st)"
+grep -qE "^Gid:\s+$G\s+$G\s+$G\s+$G$" $st || fail "VMM gids: $(grep Gid $st)"
+grep -qE "^Groups:\s*$" $st || fail "VMM keeps groups: $(grep Groups $st)"
+grep -qE "^CapEff:\s+0+$" $st || fail "VMM has capabilities: $(grep CapEff $st)"
+grep -qE "^NoNewPrivs:\s+1$" $st || fail "VMM lacks NoNewPrivs: $(grep NoNewPrivs $st)"
+echo "ok: the VMM runs as $U:$G, no groups, no capabilities, NoNewPrivs 1"
+for ns in mnt pid ipc net; do
+	[ "$(readlink /proc/$vp/ns/$ns)" != "$(readlink /proc/self/ns/$ns)" ] ||
+		fail "the VMM shares our $ns namespace"
+done
+echo "ok: own mount, PID, IPC and (--new-netns) network namespaces"
+[ "$(stat -L -c %d:%i /proc/$vp/root)" != "$(stat -c %d:%i /)" ] || fail "the VMM's root is ours"
+# Everything that is not a directory must be something this VM needs.
+pdir=$(dirname "$(ldd "$vmm" | sed -n 's/.*=> \(.*libhvabs\.so[^ ]*\) .*/\1/p')")/hvabs
+allow="^(/dev/kvm|/dev/urandom|/etc/ld\.so\.cache|$vmm|$tiny|$pdir/.*|/.*/lib[^/]*\.so(\.[0-9]+)*|/lib64/ld-linux-x86-64\.so\.2)$"
+files=$(cd /proc/$vp/root && find . -mindepth 1 ! -type d | sed 's/^\.//')
+extra=$(grep -vE "$allow" <<<"$files")
+[ -z "$extra" ] || fail "the jail holds what the VM does not need: $extra"
+for f in /dev/kvm /dev/urandom "$vmm" "$tiny"; do
+	grep -qxF "$f" <<<"$files" || fail "the jail lacks $f"
+done
+[ "$(stat -c %F:%u /proc/$vp/root/dev/kvm)" = "character special file:$U" ] ||
+	fail "/dev/kvm in the jail: $(stat -c %F:%u /proc/$vp/root/dev/kvm)"
+[ ! -e /proc/$vp/root/dev/net/tun ] || fail "/dev/net/tun given to a VM without a network"
+echo "ok: own root with $(wc -l <<<"$files") files, each one the VM needs"
+for fd in /proc/$vp/fd/*; do
+	n=${fd##*/} t=$(readlink "$fd")
+	[ "$n" -le 2 ] && continue
+	[[ $t =~ ^(/dev/kvm|anon_inode:.*)$ ]] || fail "VMM fd $n -> $t is not one it needs"
+done
+echo "ok: no fd but stdio, /dev/kvm and the VMM's own anonymous ones ($(ls /proc/$vp/fd | wc -l) fds)"
+grep -qE "^Max open files +64 +64 " /proc/$vp/limits || fail "no-file limit not applied"
+if [ -n "${cgroot:-}" ]; then
+	grep -qx "0::/$cg/run" /proc/$vp/cgroup || fail "VMM cgroup: $(cat /proc/$vp/cgroup)"
+	[ "$(cat $cgroot/$cg/run/cgroup.max.depth)" = 0 ] || fail "--cgroup value not written"
+	echo "ok: the VMM is in cgroup $cg/run with its value"
+fi
+kill -TERM $jp
+wait $jp
+rc=$?
+vp=
+[ $rc -eq 0 ] || fail "SIGTERM to the jailer: exit $rc, expected 0"
+grep -q "signal 15: stopping the guest" "$out" || fail "SIGTERM did not reach the VMM"
+if [ -n "${cgroot:-}" ]; then
+	[ ! -d $cgroot/$cg/run ] || fail "the VMM's cgroup was left behind"
+	rmdir $cgroot/$cg
+fi
+echo "ok: SIGTERM reaches the VMM, exit 0, cgroup removed"
+
+# 3. Refusals as root: one line each, naming the step and the errno.
+expect() { # STATUS REGEX ID [args]
+	local status=$1 re=$2
+	shift 2
+	"${jail[@]}" --id "$@" </dev/null >"$out" 2>&1
+	rc=$?
+	[ $rc -eq "$status" ] || fail "$*: exit $rc, expected $status"
+	[ "$(wc -l <"$out")" -eq 1 ] && grep -qE -- "$re" "$out" || fail "$*: wanted one line matching '$re'"
+}
+expect 71 "^hvabs-jailer: chroot dir \(left by an earlier run\? remove it\) $base/hvabs-vmm/boot/root: Directory not empty \(errno 39\)$" \
+	boot -- "${vm[@]}"
+expect 71 "^hvabs-jailer: stat $base/nope: No such file or directory \(errno 2\)$" \
+	nokernel -- --hypervisor kvm --kernel "$base/nope"
+echo "ok: a used jail directory and a missing kernel are refused"
+echo PASS
