@@ -23,7 +23,7 @@ exec 3>&-
 base=$(mktemp -d)
 out=$base/out
 vp=
-trap '[ -n "$vp" ] && kill -9 "$vp" 2>/dev/null; rm -rf "$base"' EXIT
+trap '[ -n "$vp" ] && kill -9 $jp $vp 2>/dev/null; rm -rf "$base"' EXIT
 fail() {
 	echo "FAIL: $*" >&2
 	[ -f "$out" ] && { echo "---- jailer output ----" >&2; tail -n 20 "$out" >&2; }
@@ -97,6 +97,11 @@ if [ -n "${cgroot:-}" ]; then
 	echo "ok: the VMM is in cgroup $cg/run with its value"
 fi
 kill -TERM $jp
+for _ in $(seq 1 200); do
+	kill -0 $jp 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 $jp 2>/dev/null && fail "SIGTERM to the jailer did not end the VMM within 20 s"
 wait $jp
 rc=$?
 vp=
