@@ -142,9 +142,26 @@ static int add_config_files(struct jail *j)
 	return 0;
 }
 
+/* The mock backend's script=FILE (tests/guest/tiny.script); other options name no file. */
+static int add_backend_files(struct jail *j, const char *opts)
+{
+	char *copy = strdup(opts), *save = NULL;
+	int rc = copy ? 0 : jail_fail("plan", "", ENOMEM);
+
+	for (char *kv = copy ? strtok_r(copy, ",", &save) : NULL; kv && !rc;
+	     kv = strtok_r(NULL, ",", &save))
+		if (!strncmp(kv, "script=", 7) && kv[7])
+			rc = jail_add(j, kv + 7, JAIL_RO);
+	free(copy);
+	return rc;
+}
+
 static int add_vm(struct jail *j, const struct vmm_config *c)
 {
 	int rc = 0;
+
+	if (c->backend_options)
+		rc |= add_backend_files(j, c->backend_options);
 
 	if (c->kernel)
 		rc |= jail_add(j, c->kernel, JAIL_RO);

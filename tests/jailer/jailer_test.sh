@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # hvabs-jailer end to end on this host's KVM (docs/jailer.md):
-#   jailer_test.sh JAILER VMM TINY
+#   jailer_test.sh kvm JAILER VMM TINY
+#   jailer_test.sh mock JAILER VMM TINY SCRIPT   (only: the mock replay, no /dev/kvm given)
 # 1. the tiny guest boots and powers off through the jailer, exit 0;
 # 2. while a hanging guest runs, /proc shows the VMM is not root, has no
 #    capability, NoNewPrivs, its own root holding only what it should, its own
 #    mount/PID/IPC/net namespaces, its cgroup and rlimit, and no fd it does not
 #    need (an fd this script leaves open must not reach it); SIGTERM to the
 #    jailer reaches the VMM, which exits 0, and the cgroup is removed;
-# 3. refusals that need root: a used jail directory, a missing kernel.
-# Needs root and /dev/kvm: exits 77 (skipped) otherwise, unless HVABS_REQUIRE_KVM=1.
+# 3. refusals that need root: a used jail directory, a missing kernel;
+# 4. --daemonize returns at once; the guest's serial file, in a directory the
+#    jail gives the VMM, shows it booted and powered off.
+# Needs root (and /dev/kvm for kvm): exits 77 (skipped) otherwise, unless HVABS_REQUIRE_KVM=1.
 set -uo pipefail
-jailer=$1 vmm=$2 tiny=$3
+mode=$1 jailer=$2 vmm=$3 tiny=$4
 skip() {
 	[ "${HVABS_REQUIRE_KVM:-0}" = 1 ] && { echo "FAIL: $* but HVABS_REQUIRE_KVM=1" >&2; exit 1; }
 	echo "SKIP: $*" >&2
 	exit 77
 }
 [ "$(id -u)" = 0 ] || skip "the jailer needs root"
-{ [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/null || skip "/dev/kvm is not usable here"
-exec 3>&-
+if [ "$mode" = kvm ]; then
+	{ [ -c /dev/kvm ] && exec 3<>/dev/kvm; } 2>/dev/null || skip "/dev/kvm is not usable here"
+	exec 3>&-
+fi
 base=$(mktemp -d)
 out=$base/out
 vp=
@@ -32,6 +37,20 @@ fail() {
 U=65534 G=65534
 jail=("$jailer" --exec-file "$vmm" --uid $U --gid $G --chroot-base-dir "$base")
 vm=(--hypervisor kvm --kernel "$tiny" --memory 64M)
+
+if [ "$mode" = mock ]; then
+	timeout --kill-after=5 60 "${jail[@]}" --id mock -- --hypervisor mock \
+		--backend-options "script=$5" --kernel "$tiny" --memory 64M </dev/null >"$out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || fail "jailed mock replay exited $rc, expected 0"
+	grep -q "guest stopped: power-off" "$out" || fail "the mock replay did not end at power-off"
+	root=$base/hvabs-vmm/mock/root
+	[ -e "$root$5" ] || fail "the script file is not in the jail"
+	[ ! -e $root/dev/kvm ] || fail "a mock VM was given /dev/kvm"
+	echo "ok: the mock replay runs through the jailer, with its script and without /dev/kvm"
+	echo PASS
+	exit 0
+fi
 
 # 1. Boots and powers off.
 timeout --kill-after=5 60 "${jail[@]}" --id boot -- "${vm[@]}" </dev/null >"$out" 2>&1
@@ -127,4 +146,19 @@ expect 71 "^hvabs-jailer: chroot dir \(left by an earlier run\? remove it\) $bas
 expect 71 "^hvabs-jailer: stat $base/nope: No such file or directory \(errno 2\)$" \
 	nokernel -- --hypervisor kvm --kernel "$base/nope"
 echo "ok: a used jail directory and a missing kernel are refused"
+
+# 4. --daemonize; the serial file's directory belongs to the VMM.
+mkdir "$base/cons"
+timeout 10 "${jail[@]}" --id daemon --daemonize -- "${vm[@]}" --serial "file=$base/cons/out" \
+	</dev/null >"$out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && [ ! -s "$out" ] || fail "--daemonize: exit $rc, expected 0 and no output"
+cons=$base/hvabs-vmm/daemon/root$base/cons
+for _ in $(seq 1 300); do
+	grep -q "HVABS-TINY: poweroff" "$cons/out" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "HVABS-TINY: poweroff" "$cons/out" 2>/dev/null || fail "the daemonized guest did not power off"
+[ "$(stat -c %U:%a "$cons")" = "$(id -nu $U):700" ] || fail "serial dir: $(stat -c %U:%a "$cons")"
+echo "ok: --daemonize returns at once; the guest powers off, its serial file in a VMM-owned dir"
 echo PASS
