@@ -55,8 +55,8 @@ static void run_child(const struct jail *j, int netns_fd)
 
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = getenv(keep[i]);
-		char *kv = malloc(strlen(keep[i]) + (v ? strlen(v) : 0) + 2);
-		if (v && kv)
+		char *kv = v ? malloc(strlen(keep[i]) + strlen(v) + 2) : NULL;
+		if (kv)
 			sprintf(*e++ = kv, "%s=%s", keep[i], v);
 	}
 	if (!argv)

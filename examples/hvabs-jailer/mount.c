@@ -60,7 +60,9 @@ static int make_one(const struct jail *j, const struct jail_entry *e)
 		return -1;
 	*slash = '/';
 	if (e->kind == JAIL_OWNED_DIR) {
-		if (mkdirs(t, rl) || chmod(t, 0700) || chown(t, j->uid, j->gid))
+		if (mkdirs(t, rl))
+			return -1;
+		if (chmod(t, 0700) || chown(t, j->uid, j->gid))
 			return jail_fail("chown", t, errno);
 		return 0;
 	}
@@ -73,7 +75,8 @@ static int make_one(const struct jail *j, const struct jail_entry *e)
 			return jail_fail("mknod", t, errno);
 		return 0;
 	}
-	if (S_ISDIR(st.st_mode) ? mkdir(t, 0755) : mknod(t, S_IFREG | 0600, 0))
+	/* A directory may exist already: the parent of a file made in the first pass. */
+	if (S_ISDIR(st.st_mode) ? mkdir(t, 0755) && errno != EEXIST : mknod(t, S_IFREG | 0600, 0))
 		return jail_fail("mount target", t, errno);
 	return bind(e->source, t, e->kind == JAIL_RO);
 }

@@ -191,13 +191,13 @@ static int add_vmm_args(struct jail *j)
 {
 	struct vmm_config c;
 	char err[512];
-	char **argv = calloc((size_t)j->vmm_argc + 2, sizeof(*argv));
 	int rc = 0;
 
 	for (int i = 0; i < j->vmm_argc; i++)
 		if (!strcmp(j->vmm_argv[i], "--help") || !strcmp(j->vmm_argv[i], "-h") ||
 		    !strcmp(j->vmm_argv[i], "--version"))
 			return 0;
+	char **argv = calloc((size_t)j->vmm_argc + 2, sizeof(*argv));
 	if (!argv)
 		return jail_fail("plan", "", ENOMEM);
 	argv[0] = j->exec_file;

@@ -69,11 +69,13 @@ if grep -rlE -- '-W[a-z]|_GNU_SOURCE' "$lib/cmake/hvabs" "$lib/pkgconfig" >"$tmp
 	fail "the package imposes build flags on consumers: $(tr '\n' ' ' <"$tmp/flags")"
 fi
 
-runpath=$(readelf -d "$p/bin/hvabs-vmm" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
-case $runpath in
-'$ORIGIN'/*) ;;
-*) fail "hvabs-vmm's runpath is '$runpath', not relative to \$ORIGIN" ;;
-esac
+for prog in hvabs-vmm hvabs-jailer; do
+	runpath=$(readelf -d "$p/bin/$prog" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	case $runpath in
+	'$ORIGIN'/*) ;;
+	*) fail "$prog's runpath is '$runpath', not relative to \$ORIGIN" ;;
+	esac
+done
 
 if [ "$mode" = kvm ]; then
 	run_vmm kvm
@@ -110,15 +112,17 @@ grep -qF "from $tmp/app/hvabs/hvabs-mock.so, vm ok" <<<"$out" ||
 echo "consumer_static_own: $out"
 objdump -p "$lib/libhvabs.so" | grep -q 'SONAME *libhvabs.so.0' || fail "SONAME is not libhvabs.so.0"
 
-# The man page renders without warnings and documents every option --help lists.
-man1=$(find "$p" -path '*/man1/hvabs-vmm.1' | head -1)
-[ -n "$man1" ] || fail "hvabs-vmm(1) not installed"
-warn=$(groff -mdoc -ww -z "$man1" 2>&1) || fail "groff: $warn"
-[ -z "$warn" ] || fail "hvabs-vmm(1): $warn"
-for opt in $("$p/bin/hvabs-vmm" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-	grep -qF -- "Fl \\-${opt#--}" "$man1" || fail "hvabs-vmm(1) does not document $opt"
+# The man pages render without warnings and document every option --help lists.
+for prog in hvabs-vmm hvabs-jailer; do
+	man1=$(find "$p" -path "*/man1/$prog.1" | head -1)
+	[ -n "$man1" ] || fail "$prog(1) not installed"
+	warn=$(groff -mdoc -ww -z "$man1" 2>&1) || fail "groff: $warn"
+	[ -z "$warn" ] || fail "$prog(1): $warn"
+	for opt in $("$p/bin/$prog" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "Fl \\-${opt#--}" "$man1" || fail "$prog(1) does not document $opt"
+	done
+	echo "$prog(1) documents every option of --help"
 done
-echo "hvabs-vmm(1) documents every option of --help"
 
 for f in LICENSE CHANGELOG.md README.md; do
 	[ -n "$(find "$p" -path "*/doc/hvabs/$f")" ] || fail "$f not installed"
