@@ -50,8 +50,16 @@ static void run_child(const struct jail *j, int netns_fd)
 {
 	/* The VMM's environment: hvabs's own knobs, nothing that points outside the jail. */
 	static const char *const keep[] = {"HVABS_LOG", "HVABS_HYPERVISOR"};
-	char *env[3] = {NULL}, **e = env;
+	char *env[4] = {NULL}, **e = env;
 	char **argv = calloc((size_t)j->vmm_argc + 2, sizeof(*argv));
+	/*
+	 * glibc expands $ORIGIN (hvabs-vmm's runpath $ORIGIN/../lib) from
+	 * /proc/self/exe, which the jail lacks; LD_ORIGIN_PATH tells it instead.
+	 */
+	char origin[PATH_MAX + 16];
+	snprintf(origin, sizeof(origin), "LD_ORIGIN_PATH=%s", j->exec_file);
+	*strrchr(origin, '/') = '\0';
+	*e++ = origin;
 
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = getenv(keep[i]);

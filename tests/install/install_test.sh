@@ -79,6 +79,16 @@ done
 
 if [ "$mode" = kvm ]; then
 	run_vmm kvm
+	# The installed jailer runs the installed VMM, whose $ORIGIN runpath must
+	# work in a jail without /proc (docs/jailer.md); as root only.
+	if [ "$(id -u)" = 0 ]; then
+		timeout --kill-after=5 60 "$p/bin/hvabs-jailer" --id install --exec-file "$p/bin/hvabs-vmm" \
+			--uid 65534 --gid 65534 --chroot-base-dir "$tmp/jail" -- --hypervisor kvm \
+			--kernel "$tiny" --memory 64M </dev/null >"$tmp/jail.out" 2>&1 &&
+			grep -q "guest stopped: power-off" "$tmp/jail.out" ||
+			{ tail -n 20 "$tmp/jail.out" >&2; fail "the installed jailer did not run the tiny guest"; }
+		echo "installed hvabs-jailer ran the installed hvabs-vmm"
+	fi
 	exit 0
 fi
 if [ "$mode" = device ]; then
