@@ -69,6 +69,8 @@ int jail_parse_args(struct jail *j, int argc, char **argv);
 
 /* plan.c: every path the VM needs, from hvabs-vmm's arguments and the backend. */
 int jail_plan(struct jail *j);
+/* plan.c: frees what jail_plan() planned. */
+void jail_fini(struct jail *j);
 /* Adds @p path (made absolute against the caller's directory) as @p kind. */
 int jail_add(struct jail *j, const char *path, enum jail_kind kind);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +62,7 @@ static void run_child(const struct jail *j, int netns_fd)
 	*strrchr(origin, '/') = '\0';
 	*e++ = origin;
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = getenv(keep[i]);
 		char *kv = v ? malloc(strlen(keep[i]) + strlen(v) + 2) : NULL;
 		if (kv)
@@ -115,37 +116,48 @@ static int daemonize(void)
 	return 0;
 }
 
+/* Everything after the plan: the namespaces, the child, the wait. The VMM's status, or ours. */
+static int start(struct jail *j)
+{
+	int netns_fd = -1;
+
+	if (jail_cgroup_create(j))
+		return JAIL_EXIT_SETUP;
+	if (j->netns && (netns_fd = open(j->netns, O_RDONLY | O_CLOEXEC)) < 0)
+		return jail_fail("open --netns", j->netns, errno), JAIL_EXIT_SETUP;
+	if (j->daemonize && daemonize())
+		return JAIL_EXIT_SETUP;
+	/*
+	 * clone() as fork() with a new PID namespace for the child only: after
+	 * unshare(CLONE_NEWPID) every later child of ours would land in the
+	 * VMM's namespace, and fail once it has ended (LeakSanitizer's tracer does).
+	 */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		return jail_fail("clone", "PID namespace", errno), JAIL_EXIT_SETUP;
+	if (pid == 0)
+		run_child(j, netns_fd);
+	if (netns_fd >= 0)
+		close(netns_fd);
+	return wait_vmm(pid);
+}
+
 int main(int argc, char **argv)
 {
 	struct jail j = {0};
-	int netns_fd = -1;
 
 	int rc = jail_parse_args(&j, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : JAIL_EXIT_USAGE;
 	if (j.base[0] != '/')
-		return jail_usage_error("--chroot-base-dir %s: want an absolute path", j.base),
-		       JAIL_EXIT_USAGE;
-	if (jail_plan(&j))
-		return JAIL_EXIT_USAGE;
-	if (jail_cgroup_create(&j))
-		return JAIL_EXIT_SETUP;
-	if (j.netns && (netns_fd = open(j.netns, O_RDONLY | O_CLOEXEC)) < 0)
-		return jail_fail("open --netns", j.netns, errno), JAIL_EXIT_SETUP;
-	if (j.daemonize && daemonize())
-		return JAIL_EXIT_SETUP;
-	if (unshare(CLONE_NEWPID))
-		return jail_fail("unshare", "PID", errno), JAIL_EXIT_SETUP;
-	pid_t pid = fork();
-	if (pid < 0)
-		return jail_fail("fork", "", errno), JAIL_EXIT_SETUP;
-	if (pid == 0)
-		run_child(&j, netns_fd);
-	if (netns_fd >= 0)
-		close(netns_fd);
-	rc = wait_vmm(pid);
+		rc = jail_usage_error("--chroot-base-dir %s: want an absolute path", j.base);
+	if (rc || jail_plan(&j))
+		rc = JAIL_EXIT_USAGE;
+	else
+		rc = start(&j);
 	/* A cgroup can be removed once empty; a failure leaves it for the admin. */
 	if (j.cgroup_dir[0])
 		rmdir(j.cgroup_dir);
+	jail_fini(&j);
 	return rc;
 }

@@ -69,7 +69,13 @@ int jail_add(struct jail *j, const char *path, enum jail_kind kind)
 		j->ents = e;
 		j->cap = cap;
 	}
-	j->ents[j->nents++] = (struct jail_entry){strdup(abs), strdup(path), kind};
+	struct jail_entry e = {strdup(abs), strdup(path), kind};
+	if (!e.path || !e.source) {
+		free(e.path);
+		free(e.source);
+		return jail_fail("plan", path, ENOMEM);
+	}
+	j->ents[j->nents++] = e;
 	return 0;
 }
 
@@ -243,6 +249,17 @@ static int add_program(struct jail *j)
 		return jail_add(j, plugins, JAIL_RO);
 	}
 	return 0;
+}
+
+void jail_fini(struct jail *j)
+{
+	for (size_t i = 0; i < j->nents; i++) {
+		free(j->ents[i].path);
+		free(j->ents[i].source);
+	}
+	free(j->ents);
+	j->ents = NULL;
+	j->nents = j->cap = 0;
 }
 
 int jail_plan(struct jail *j)
