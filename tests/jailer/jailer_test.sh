@@ -11,7 +11,8 @@
 #    jailer reaches the VMM, which exits 0, and the cgroup is removed;
 # 3. refusals that need root: a used jail directory, a missing kernel;
 # 4. --daemonize returns at once; the guest's serial file, in a directory the
-#    jail gives the VMM, shows it booted and powered off.
+#    jail gives the VMM, shows it booted and powered off;
+# 5. --netns: the VMM attaches to a tap that exists only in that namespace.
 # Needs root (and /dev/kvm for kvm): exits 77 (skipped) otherwise, unless HVABS_REQUIRE_KVM=1.
 set -uo pipefail
 mode=$1 jailer=$2 vmm=$3 tiny=$4
@@ -161,4 +162,20 @@ done
 grep -q "HVABS-TINY: poweroff" "$cons/out" 2>/dev/null || fail "the daemonized guest did not power off"
 [ "$(stat -c %U:%a "$cons")" = "$(id -nu $U):700" ] || fail "serial dir: $(stat -c %U:%a "$cons")"
 echo "ok: --daemonize returns at once; the guest powers off, its serial file in a VMM-owned dir"
+
+# 5. --netns: a tap that exists only in a named network namespace, owned by
+#    the VMM's user, is reached through the jail's /dev/net/tun.
+if command -v ip >/dev/null && ip netns add "hvjt-$$" 2>/dev/null; then
+	trap '[ -n "$vp" ] && kill -9 $jp $vp 2>/dev/null; ip netns del "hvjt-$$"; rm -rf "$base"' EXIT
+	ip -n "hvjt-$$" tuntap add dev hvjt0 mode tap user $U group $G || fail "cannot make a tap"
+	timeout --kill-after=5 60 "${jail[@]}" --id net --netns "/var/run/netns/hvjt-$$" -- "${vm[@]}" \
+		--net tap=hvjt0 </dev/null >"$out" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "HVABS-TINY: poweroff" "$out" || fail "--netns with a tap: exit $rc"
+	[ "$(stat -c %F:%u "$base/hvabs-vmm/net/root/dev/net/tun")" = "character special file:$U" ] ||
+		fail "no /dev/net/tun for a VM with a network"
+	echo "ok: --netns: the VMM attaches to a tap of that namespace through the jail's /dev/net/tun"
+else
+	echo "(no ip netns here: --netns not checked)"
+fi
 echo PASS
