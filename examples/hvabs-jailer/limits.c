@@ -41,6 +41,24 @@ static const char *cgroup2_root(void)
 	return NULL;
 }
 
+/* Whether the cgroup2 root offers @p ctl (a word of its cgroup.controllers). */
+static bool offered(const char *root, const char *ctl)
+{
+	char p[PATH_MAX + 32], buf[512];
+	size_t n = strlen(ctl);
+
+	snprintf(p, sizeof(p), "%s/cgroup.controllers", root);
+	FILE *f = fopen(p, "re");
+	size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[len] = '\0';
+	for (char *w = strstr(buf, ctl); w; w = strstr(w + 1, ctl))
+		if ((w == buf || w[-1] == ' ') && (w[n] == ' ' || w[n] == '\n' || !w[n]))
+			return true;
+	return false;
+}
+
 /* "+memory" into the subtree_control of each level above the VMM's cgroup. */
 static int enable(const char *root, const char *parent, const char *key)
 {
@@ -50,6 +68,13 @@ static int enable(const char *root, const char *parent, const char *key)
 	if (n == 0 || n >= sizeof(ctl) - 1 || !strncmp(key, "cgroup.", 7))
 		return 0; /* cgroup.* files are the core's, not a controller's */
 	snprintf(ctl, sizeof(ctl), "+%.*s", (int)n, key);
+	if (!offered(root, ctl + 1)) {
+		fprintf(stderr,
+			"hvabs-jailer: cgroup: --cgroup %s: controller '%s' is not in %s/"
+			"cgroup.controllers on this host\n",
+			key, ctl + 1, root);
+		return -1;
+	}
 	snprintf(dir, sizeof(dir), "%s/%s", root, parent);
 	return write_file(root, "cgroup.subtree_control", ctl) ||
 		       write_file(dir, "cgroup.subtree_control", ctl)

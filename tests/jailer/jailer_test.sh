@@ -28,8 +28,14 @@ if [ "$mode" = kvm ]; then
 fi
 base=$(mktemp -d)
 out=$base/out
-vp=
-trap '[ -n "$vp" ] && kill -9 $jp $vp 2>/dev/null; rm -rf "$base"' EXIT
+vp= cgroot= cg= netns=
+cleanup() {
+	[ -n "$vp" ] && kill -9 $jp $vp 2>/dev/null && sleep 0.2
+	[ -n "$netns" ] && ip netns del "$netns"
+	[ -n "$cgroot" ] && [ -d "$cgroot/$cg" ] && { rmdir "$cgroot/$cg"/* 2>/dev/null; rmdir "$cgroot/$cg"; }
+	rm -rf "$base"
+}
+trap cleanup EXIT
 fail() {
 	echo "FAIL: $*" >&2
 	[ -f "$out" ] && { echo "---- jailer output ----" >&2; tail -n 20 "$out" >&2; }
@@ -129,7 +135,6 @@ vp=
 grep -q "signal 15: stopping the guest" "$out" || fail "SIGTERM did not reach the VMM"
 if [ -n "${cgroot:-}" ]; then
 	[ ! -d $cgroot/$cg/run ] || fail "the VMM's cgroup was left behind"
-	rmdir $cgroot/$cg
 fi
 echo "ok: SIGTERM reaches the VMM, exit 0, cgroup removed"
 
@@ -147,6 +152,29 @@ expect 71 "^hvabs-jailer: chroot dir \(left by an earlier run\? remove it\) $bas
 expect 71 "^hvabs-jailer: stat $base/nope: No such file or directory \(errno 2\)$" \
 	nokernel -- --hypervisor kvm --kernel "$base/nope"
 echo "ok: a used jail directory and a missing kernel are refused"
+# A controller: applied where the cgroup2 root offers it, else refused by name.
+if [ -n "${cgroot:-}" ]; then
+	if grep -qw memory $cgroot/cgroup.controllers; then
+		"${jail[@]}" --id mem --parent-cgroup $cg --cgroup memory.max=268435456 -- "${vm[@]}" \
+			--cmdline hang </dev/null >"$out" 2>&1 &
+		jp=$!
+		for _ in $(seq 1 300); do
+			grep -q "HVABS-TINY: hanging" "$out" && break
+			sleep 0.1
+		done
+		vp=$(pgrep -P $jp)
+		[ "$(cat $cgroot/$cg/mem/memory.max 2>&1)" = 268435456 ] || fail "memory.max not applied"
+		grep -qx "0::/$cg/mem" /proc/$vp/cgroup || fail "the VMM is not in its memory cgroup"
+		kill -TERM $jp
+		wait $jp
+		vp=
+		echo "ok: --cgroup memory.max is applied to the VMM's cgroup"
+	else
+		expect 71 "^hvabs-jailer: cgroup: --cgroup memory.max: controller 'memory' is not in $cgroot/cgroup.controllers on this host$" \
+			mem --parent-cgroup $cg --cgroup memory.max=268435456 -- "${vm[@]}"
+		echo "ok: --cgroup memory.max is refused by name where cgroup2 lacks the memory controller"
+	fi
+fi
 
 # 4. --daemonize; the serial file's directory belongs to the VMM.
 mkdir "$base/cons"
@@ -166,7 +194,7 @@ echo "ok: --daemonize returns at once; the guest powers off, its serial file in 
 # 5. --netns: a tap that exists only in a named network namespace, owned by
 #    the VMM's user, is reached through the jail's /dev/net/tun.
 if command -v ip >/dev/null && ip netns add "hvjt-$$" 2>/dev/null; then
-	trap '[ -n "$vp" ] && kill -9 $jp $vp 2>/dev/null; ip netns del "hvjt-$$"; rm -rf "$base"' EXIT
+	netns=hvjt-$$
 	ip -n "hvjt-$$" tuntap add dev hvjt0 mode tap user $U group $G || fail "cannot make a tap"
 	timeout --kill-after=5 60 "${jail[@]}" --id net --netns "/var/run/netns/hvjt-$$" -- "${vm[@]}" \
 		--net tap=hvjt0 </dev/null >"$out" 2>&1
