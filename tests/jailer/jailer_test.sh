@@ -11,7 +11,8 @@
 #    jailer reaches the VMM, which exits 0, and the cgroup is removed;
 # 3. refusals that need root: a used jail directory, a missing kernel;
 # 4. --daemonize returns at once; the guest's serial file, in a directory the
-#    jail gives the VMM, shows it booted and powered off;
+#    jail gives the VMM, shows it booted and powered off; --api-sock answers
+#    at <jail root>/<path>;
 # 5. --netns: the VMM attaches to a tap that exists only in that namespace.
 # Needs root (and /dev/kvm for kvm): exits 77 (skipped) otherwise, unless HVABS_REQUIRE_KVM=1.
 set -uo pipefail
@@ -190,6 +191,25 @@ done
 grep -q "HVABS-TINY: poweroff" "$cons/out" 2>/dev/null || fail "the daemonized guest did not power off"
 [ "$(stat -c %U:%a "$cons")" = "$(id -nu $U):700" ] || fail "serial dir: $(stat -c %U:%a "$cons")"
 echo "ok: --daemonize returns at once; the guest powers off, its serial file in a VMM-owned dir"
+
+# --api-sock: the socket the VMM makes in its directory answers at <root>/<path>.
+if command -v curl >/dev/null; then
+	mkdir "$base/run"
+	"${jail[@]}" --id api -- --hypervisor kvm --api-sock "$base/run/api.sock" </dev/null >"$out" 2>&1 &
+	jp=$!
+	sock=$base/hvabs-vmm/api/root$base/run/api.sock
+	for _ in $(seq 1 200); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	vp=$(pgrep -P $jp)
+	reply=$(curl -s --max-time 10 --unix-socket "$sock" http://localhost/)
+	kill -TERM $jp
+	wait $jp
+	vp=
+	grep -q '"state":"Not started"' <<<"$reply" || fail "the jailed API at $sock answered '$reply'"
+	echo "ok: --api-sock answers at <jail root>$base/run/api.sock"
+fi
 
 # 5. --netns: a tap that exists only in a named network namespace, owned by
 #    the VMM's user, is reached through the jail's /dev/net/tun.
