@@ -9,6 +9,7 @@ pkgs=(
 	libclang-rt-14-dev # libFuzzer and clang's sanitizer runtimes (only recommended by clang)
 	libcmocka-dev doxygen
 	libjansson-dev libmicrohttpd-dev curl
+	liburing-dev
 	libxen-dev
 	valgrind acpica-tools groff-base
 	qemu-system-x86 busybox-static xz-utils zstd cpio kmod socat time

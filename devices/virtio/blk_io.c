@@ -67,7 +67,8 @@ int blk_file_open(struct blk_file *f, const char *path, bool ro, bool direct,
 	f->ro = ro;
 	f->direct = direct;
 	f->lbs = 512;
-	f->punch_ok = f->zero_range_ok = true;
+	atomic_init(&f->punch_ok, true);
+	atomic_init(&f->zero_range_ok, true);
 	f->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0));
 	if (f->fd < 0) {
 		int rc = -errno;
@@ -90,10 +91,6 @@ int blk_file_open(struct blk_file *f, const char *path, bool ro, bool direct,
 			  (unsigned long long)unit);
 		rc = -EINVAL;
 	}
-	if (!rc && posix_memalign((void **)&f->bounce, BLK_DIRECT_ALIGN, BLK_BOUNCE)) {
-		f->bounce = NULL;
-		rc = -ENOMEM;
-	}
 	if (rc)
 		blk_file_close(f);
 	return rc;
@@ -104,8 +101,13 @@ void blk_file_close(struct blk_file *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
-	free(f->bounce);
-	f->bounce = NULL;
+}
+
+uint8_t *blk_bounce_alloc(void)
+{
+	void *p;
+
+	return posix_memalign(&p, BLK_DIRECT_ALIGN, BLK_BOUNCE) ? NULL : p;
 }
 
 /* ---- whole transfers, retrying short ones ---- */
@@ -209,8 +211,8 @@ enum src {
 	SRC_ZERO
 };
 
-static int direct_io(struct blk_file *f, const struct hvabs_virtq_chain *c, uint64_t pos,
-		     uint64_t off, uint64_t len, bool wr, enum src src)
+static int direct_io(struct blk_file *f, uint8_t *bounce, const struct hvabs_virtq_chain *c,
+		     uint64_t pos, uint64_t off, uint64_t len, bool wr, enum src src)
 {
 	const uint64_t a = BLK_DIRECT_ALIGN;
 
@@ -221,17 +223,17 @@ static int direct_io(struct blk_file *f, const struct hvabs_virtq_chain *c, uint
 		int rc = 0;
 		/* Reads, and writes that leave part of a block alone, need the old data. */
 		if (!wr || head || (n & (a - 1)))
-			rc = pread_full(f->fd, f->bounce, (size_t)wlen, start);
+			rc = pread_full(f->fd, bounce, (size_t)wlen, start);
 		if (rc)
 			return rc;
 		if (!wr) {
-			hvabs_virtq_chain_write(c, pos, f->bounce + head, (size_t)n);
+			hvabs_virtq_chain_write(c, pos, bounce + head, (size_t)n);
 		} else {
 			if (src == SRC_ZERO)
-				memset(f->bounce + head, 0, (size_t)n);
+				memset(bounce + head, 0, (size_t)n);
 			else
-				hvabs_virtq_chain_read(c, pos, f->bounce + head, (size_t)n);
-			rc = pwrite_full(f->fd, f->bounce, (size_t)wlen, start);
+				hvabs_virtq_chain_read(c, pos, bounce + head, (size_t)n);
+			rc = pwrite_full(f->fd, bounce, (size_t)wlen, start);
 			if (rc)
 				return rc;
 		}
@@ -242,18 +244,19 @@ static int direct_io(struct blk_file *f, const struct hvabs_virtq_chain *c, uint
 	return 0;
 }
 
-int blk_file_read(struct blk_file *f, const struct hvabs_virtq_chain *c, uint64_t off, uint64_t len)
+int blk_file_read(struct blk_file *f, uint8_t *bounce, const struct hvabs_virtq_chain *c,
+		  uint64_t off, uint64_t len)
 {
 	if (f->direct)
-		return direct_io(f, c, 0, off, len, false, SRC_CHAIN);
+		return direct_io(f, bounce, c, 0, off, len, false, SRC_CHAIN);
 	return vec_io(f, c, HVABS_VIRTQ_WRITABLE, 0, off, len, false);
 }
 
-int blk_file_write(struct blk_file *f, const struct hvabs_virtq_chain *c, uint64_t from,
-		   uint64_t off, uint64_t len)
+int blk_file_write(struct blk_file *f, uint8_t *bounce, const struct hvabs_virtq_chain *c,
+		   uint64_t from, uint64_t off, uint64_t len)
 {
 	if (f->direct)
-		return direct_io(f, c, from, off, len, true, SRC_CHAIN);
+		return direct_io(f, bounce, c, from, off, len, true, SRC_CHAIN);
 	return vec_io(f, c, HVABS_VIRTQ_READABLE, from, off, len, true);
 }
 
@@ -262,14 +265,14 @@ int blk_file_flush(struct blk_file *f)
 	return fdatasync(f->fd) ? -errno : 0;
 }
 
-static int write_zero_bytes(struct blk_file *f, uint64_t off, uint64_t len)
+static int write_zero_bytes(struct blk_file *f, uint8_t *bounce, uint64_t off, uint64_t len)
 {
 	if (f->direct)
-		return direct_io(f, NULL, 0, off, len, true, SRC_ZERO);
-	memset(f->bounce, 0, BLK_BOUNCE);
+		return direct_io(f, bounce, NULL, 0, off, len, true, SRC_ZERO);
+	memset(bounce, 0, BLK_BOUNCE);
 	while (len) {
 		uint64_t n = len < BLK_BOUNCE ? len : BLK_BOUNCE;
-		int rc = pwrite_full(f->fd, f->bounce, (size_t)n, off);
+		int rc = pwrite_full(f->fd, bounce, (size_t)n, off);
 		if (rc)
 			return rc;
 		off += n;
@@ -286,34 +289,35 @@ static bool unsupported(int err)
 int blk_file_discard(struct blk_file *f, uint64_t off, uint64_t len)
 {
 	/* §5.2.6.3: a discard MAY deallocate; where the host cannot, doing nothing is valid. */
-	if (!f->punch_ok)
+	if (!atomic_load(&f->punch_ok))
 		return 0;
 	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len)) {
 		if (!unsupported(errno))
 			return -errno;
-		f->punch_ok = false;
+		atomic_store(&f->punch_ok, false);
 	}
 	return 0;
 }
 
-int blk_file_write_zeroes(struct blk_file *f, uint64_t off, uint64_t len, bool unmap)
+int blk_file_write_zeroes(struct blk_file *f, uint8_t *bounce, uint64_t off, uint64_t len,
+			  bool unmap)
 {
 	/* Either way later reads must return zeroes (§5.2.6.3). */
-	if (unmap && f->punch_ok) {
+	if (unmap && atomic_load(&f->punch_ok)) {
 		if (!fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 			       (off_t)len))
 			return 0;
 		if (!unsupported(errno))
 			return -errno;
-		f->punch_ok = false;
+		atomic_store(&f->punch_ok, false);
 	}
-	if (f->zero_range_ok) {
+	if (atomic_load(&f->zero_range_ok)) {
 		if (!fallocate(f->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off,
 			       (off_t)len))
 			return 0;
 		if (!unsupported(errno))
 			return -errno;
-		f->zero_range_ok = false;
+		atomic_store(&f->zero_range_ok, false);
 	}
-	return write_zero_bytes(f, off, len);
+	return write_zero_bytes(f, bounce, off, len);
 }

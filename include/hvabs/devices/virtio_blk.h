@@ -84,6 +84,7 @@ extern "C" {
 #define HVABS_VIRTIO_BLK_F_RO		5  /**< The device is read-only. */
 #define HVABS_VIRTIO_BLK_F_BLK_SIZE	6  /**< blk_size is valid. */
 #define HVABS_VIRTIO_BLK_F_FLUSH	9  /**< Flush is supported. */
+#define HVABS_VIRTIO_BLK_F_MQ		12 /**< num_queues is valid: several request queues. */
 #define HVABS_VIRTIO_BLK_F_DISCARD	13 /**< Discard is supported. */
 #define HVABS_VIRTIO_BLK_F_WRITE_ZEROES 14 /**< Write zeroes is supported. */
 /** @} */
@@ -92,6 +93,28 @@ extern "C" {
 #define HVABS_VIRTIO_BLK_READONLY (1u << 0)
 /** hvabs_virtio_blk_config::flags: open the image with O_DIRECT (no host page cache). */
 #define HVABS_VIRTIO_BLK_DIRECT (1u << 1)
+
+/** How a device carries out its disk I/O (hvabs_virtio_blk_config::engine). */
+enum hvabs_virtio_blk_engine {
+	/**
+	 * Worker threads, one per queue, with preadv(2), pwritev(2),
+	 * fdatasync(2) and fallocate(2). Works everywhere.
+	 */
+	HVABS_VIRTIO_BLK_ENGINE_SYNC = 0,
+	/**
+	 * io_uring (liburing): reads, writes and flushes of a buffered image are
+	 * submitted from the event loop and completed by a reaper thread;
+	 * discard, write-zeroes and #HVABS_VIRTIO_BLK_DIRECT I/O go to the
+	 * queue's worker thread as with the sync engine. Where io_uring is not
+	 * available (a kernel without it, io_uring_disabled, a seccomp filter,
+	 * or a build without liburing) hvabs_virtio_blk_create() fails with a
+	 * log line saying so; it does not fall back silently.
+	 */
+	HVABS_VIRTIO_BLK_ENGINE_IO_URING = 1,
+};
+
+/** Most request queues a device can have (#HVABS_VIRTIO_BLK_F_MQ). */
+#define HVABS_VIRTIO_BLK_MAX_QUEUES 16u
 
 /** A virtio-blk device. */
 struct hvabs_virtio_blk;
@@ -106,6 +129,14 @@ struct hvabs_virtio_blk_config {
 	    queue_size; /**< QueueNumMax, a power of 2 >= 4; 0 selects #HVABS_VIRTIO_BLK_QUEUE_SIZE. */
 	/** Put the device on virtio-pci with these parameters instead (then `mmio` is unused), or NULL. */
 	const struct hvabs_virtio_pci_params *pci;
+	/**
+	 * Request queues, 1 .. #HVABS_VIRTIO_BLK_MAX_QUEUES; 0 means 1. More
+	 * than one offers #HVABS_VIRTIO_BLK_F_MQ with num_queues in the
+	 * configuration space; the queues are served in parallel.
+	 */
+	uint32_t num_queues;
+	/** I/O engine: an enum hvabs_virtio_blk_engine value (0: sync). */
+	uint32_t engine;
 };
 
 /**

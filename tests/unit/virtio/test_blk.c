@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -98,6 +99,15 @@ static void make_image(struct rig *g, uint64_t size)
 	close(fd);
 }
 
+/* HVABS_TEST_BLK_ENGINE=io_uring runs every test on the io_uring engine. */
+static uint32_t engine(void)
+{
+	const char *e = getenv("HVABS_TEST_BLK_ENGINE");
+
+	return e && !strcmp(e, "io_uring") ? HVABS_VIRTIO_BLK_ENGINE_IO_URING
+					   : HVABS_VIRTIO_BLK_ENGINE_SYNC;
+}
+
 static int open_blk(struct vt_env *env, struct rig *g, uint32_t flags, const char *serial)
 {
 	struct hvabs_virtio_blk_config cfg = {
@@ -105,14 +115,21 @@ static int open_blk(struct vt_env *env, struct rig *g, uint32_t flags, const cha
 	    .path = g->path,
 	    .serial = serial,
 	    .flags = flags,
-	    .queue_size = 64};
+	    .queue_size = 64,
+	    .engine = engine()};
 	return hvabs_virtio_blk_create(env->vm, &cfg, &g->blk);
 }
 
 static void rig_up_flags(struct vt_env *env, struct rig *g, uint32_t flags, uint64_t accept)
 {
 	make_image(g, IMG_SIZE);
-	assert_int_equal(open_blk(env, g, flags, SERIAL), 0);
+	int rc = open_blk(env, g, flags, SERIAL);
+	if (rc && engine() == HVABS_VIRTIO_BLK_ENGINE_IO_URING && rc != -EINVAL) {
+		print_message("io_uring refused here (%s): skipped\n", strerror(-rc));
+		unlink(g->path);
+		skip();
+	}
+	assert_int_equal(rc, 0);
 	vt_vqb(env, &g->b, 0, 64);
 	assert_true(vt_negotiate(env, VT_BASE, accept, &g->features) &
 		    HVABS_VIRTIO_STATUS_FEATURES_OK);
@@ -163,6 +180,22 @@ struct req {
 	uint32_t hdr_len; /* 0 = 16 */
 };
 
+/*
+ * The disk I/O runs on the device's engine, off the event loop: pump the
+ * loop until the request is on the used ring. The bound is a hang guard.
+ */
+static bool wait_used(struct vt_env *env, struct vqb *b, uint32_t *id, uint32_t *len)
+{
+	for (int i = 0; i < 20000; i++) {
+		vt_pump(env);
+		if (vqb_get_used(b, id, len))
+			return true;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static uint8_t submit_snap(struct vt_env *env, struct rig *g, const struct req *r, uint32_t *used,
 			   uint64_t *status_gpa, uint8_t **snap)
 {
@@ -184,8 +217,7 @@ static uint8_t submit_snap(struct vt_env *env, struct rig *g, const struct req *
 	if (snap)
 		*snap = vt_ram_copy(env);
 	vt_notify(env, VT_BASE, 0);
-	vt_pump(env);
-	assert_true(vqb_get_used(&g->b, &id, &len));
+	assert_true(wait_used(env, &g->b, &id, &len));
 	assert_int_equal(id, head);
 	if (used)
 		*used = len;
@@ -582,23 +614,29 @@ static void write_through_without_flush(void **state)
 	uint64_t w = vqb_alloc(&g.b, 512);
 	memset(buf, 0x3c, sizeof(buf));
 	assert_int_equal(hvabs_mem_write(env->mem, w, buf, 512), 0);
+	/* io_uring's write and its linked fsync are no libc calls: the seam sees
+	 * only the sync engine's; the device's count covers both. */
+	int w1 = engine() == HVABS_VIRTIO_BLK_ENGINE_SYNC;
+	struct hvabs_virtio_blk_stats st;
 	uint16_t before = vqb_used_idx(&g.b);
 	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_OUT, 5, w, 512, false), S_OK);
-	assert_int_equal(seam.calls, 1);
-	assert_int_equal(seam.used_at_last, before); /* synced before it was completed */
+	assert_int_equal(seam.calls, w1);
+	if (w1)
+		assert_int_equal(seam.used_at_last, before); /* synced before it was completed */
+	hvabs_virtio_blk_get_stats(g.blk, &st);
+	assert_int_equal(st.write_through_syncs, 1);
 	const uint64_t r[][3] = {{16, 8, 0}};
 	before = vqb_used_idx(&g.b);
 	assert_int_equal(dwz(env, &g, HVABS_VIRTIO_BLK_T_WRITE_ZEROES, r, 1), S_OK);
-	assert_int_equal(seam.calls, 2);
+	assert_int_equal(seam.calls, w1 + 1);
 	assert_int_equal(seam.used_at_last, before);
 	before = vqb_used_idx(&g.b);
 	assert_int_equal(dwz(env, &g, HVABS_VIRTIO_BLK_T_DISCARD, r, 1), S_OK);
-	assert_int_equal(seam.calls, 3);
+	assert_int_equal(seam.calls, w1 + 2);
 	assert_int_equal(seam.used_at_last, before);
 	/* Reads change nothing: no sync. */
 	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_IN, 5, w, 512, true), S_OK);
-	assert_int_equal(seam.calls, 3);
-	struct hvabs_virtio_blk_stats st;
+	assert_int_equal(seam.calls, w1 + 2);
 	hvabs_virtio_blk_get_stats(g.blk, &st);
 	assert_int_equal(st.write_through_syncs, 3);
 	seam.ring = NULL;
@@ -615,8 +653,12 @@ static void write_through_without_flush(void **state)
 	assert_int_equal(seam.calls, 0);
 	before = vqb_used_idx(&g.b);
 	assert_int_equal(simple(env, &g, HVABS_VIRTIO_BLK_T_FLUSH, 0, 0, 0, false), S_OK);
-	assert_int_equal(seam.calls, 1);
-	assert_int_equal(seam.used_at_last, before);
+	assert_int_equal(seam.calls, w1);
+	if (w1)
+		assert_int_equal(seam.used_at_last, before);
+	hvabs_virtio_blk_get_stats(g.blk, &st);
+	assert_int_equal(st.write_through_syncs, 0);
+	assert_int_equal(st.flushes, 1);
 	seam.ring = NULL;
 	rig_down(&g);
 }
