@@ -94,7 +94,7 @@ struct rig {
 	struct vqb b, r;
 	pthread_t loop;
 	int pipe[2]; /* io_uring: the pipe that replaced the image's fd */
-	int img_fd;
+	int img_fd, orig_fd;
 };
 
 static void sleep_ms(int ms)
@@ -188,17 +188,28 @@ static void stall_arm(struct rig *g)
 	}
 	assert_true(g->img_fd >= 0);
 	assert_int_equal(pipe(g->pipe), 0);
+	g->orig_fd = dup(g->img_fd);
+	assert_true(g->orig_fd >= 0);
 	assert_int_equal(dup2(g->pipe[0], g->img_fd), g->img_fd);
 }
 
 /*
  * The read reached the disk (and waits there). With io_uring it cannot be
- * seen arriving; it waits in the pipe until stall_release() either way.
+ * seen arriving in the kernel: it was submitted once the event loop served
+ * the notification (under the device lock, before any later register access).
  */
-static void stall_wait_entered(void)
+static void stall_wait_entered(struct rig *g)
 {
-	if (uring())
-		return;
+	if (uring()) {
+		struct hvabs_virtio_mmio_stats st;
+		for (int i = 0; i < GUARD_MS; i++) {
+			hvabs_virtio_mmio_get_stats(hvabs_virtio_blk_transport(g->blk), &st);
+			if (st.notifies)
+				return;
+			sleep_ms(1);
+		}
+		fail_msg("the notification was never served");
+	}
 	for (int i = 0; i < GUARD_MS; i++) {
 		pthread_mutex_lock(&gate.mu);
 		int n = gate.entered;
@@ -225,6 +236,9 @@ static void stall_release(struct rig *g, uint32_t bytes)
 		buf[i] = (uint8_t)(i / 512 * 7 + i);
 	assert_true(bytes <= sizeof(buf));
 	assert_int_equal(write(g->pipe[1], buf, bytes), (ssize_t)bytes);
+	/* The stalled read holds the pipe; later requests see the image again. */
+	assert_int_equal(dup2(g->orig_fd, g->img_fd), g->img_fd);
+	close(g->orig_fd);
 }
 
 static void loop_start(struct vt_env *env, struct rig *g)
@@ -324,7 +338,7 @@ static void stalled_disk_stalls_only_itself(void **state)
 	loop_start(env, &g);
 	uint16_t head = add_read(env, &g.b, 0, 1024, &data, &st);
 	vt_notify(env, VT_BASE, 0);
-	stall_wait_entered();
+	stall_wait_entered(&g);
 
 	/* A vCPU reads the stalled device's registers (another thread: it could hang). */
 	struct probe pr = {
@@ -359,10 +373,172 @@ static void stalled_disk_stalls_only_itself(void **state)
 	rig_down(&g);
 }
 
+/*
+ * QueueReady=0 (@p reset false) or a device reset while a read is stalled:
+ * the register write waits for the read, then the request is forgotten:
+ * once the write returned, nothing more reaches the used ring or the
+ * driver's buffer. The device still works afterwards.
+ */
+static void stop_while_stalled(struct vt_env *env, bool reset)
+{
+	struct rig g;
+	uint64_t data, st;
+	uint32_t id, len;
+
+	rig_up(env, &g, 1);
+	stall_arm(&g);
+	loop_start(env, &g);
+	(void)add_read(env, &g.b, 2, 512, &data, &st);
+	vt_notify(env, VT_BASE, 0);
+	stall_wait_entered(&g);
+	struct probe pr = {.env = env,
+			   .write = true,
+			   .off = reset ? HVABS_VIRTIO_MMIO_STATUS : HVABS_VIRTIO_MMIO_QUEUE_READY,
+			   .val = 0,
+			   .mu = PTHREAD_MUTEX_INITIALIZER};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, probe_main, &pr), 0);
+	/* Usually the write is waiting for the read by now (not required: a read
+	 * that finished first is simply completed, also correct). */
+	sleep_ms(50);
+	stall_release(&g, 512);
+	pthread_join(t, NULL);
+	/* The driver takes its buffer back: whatever is in it now stays. */
+	assert_int_equal(hvabs_mem_fill(env->mem, data, 0x5a, 512), 0);
+	assert_int_equal(hvabs_mem_fill(env->mem, st, 0x77, 1), 0);
+	uint16_t used = vqb_used_idx(&g.b);
+	loop_stop(env, &g);
+	assert_int_equal(vqb_used_idx(&g.b), used);
+	for (uint32_t i = 0; i < 512; i++)
+		assert_int_equal(env->ram[data + i], 0x5a);
+	assert_int_equal(env->ram[st], 0x77);
+	/* Set up again, the device serves a read. */
+	vt_vqb(env, &g.b, 1, 64);
+	if (reset)
+		assert_true(vt_negotiate(env, VT_BASE, ~0ull, NULL) &
+			    HVABS_VIRTIO_STATUS_FEATURES_OK);
+	vt_queue(env, VT_BASE, 0, &g.b);
+	if (reset)
+		vt_driver_ok(env, VT_BASE);
+	loop_start(env, &g);
+	uint16_t head = add_read(env, &g.b, 1, 512, &data, &st);
+	vt_notify(env, VT_BASE, 0);
+	assert_true(wait_used(&g.b, &id, &len, GUARD_MS));
+	assert_int_equal(id, head);
+	assert_int_equal(env->ram[st], HVABS_VIRTIO_BLK_S_OK);
+	assert_int_equal(env->ram[data + 7], (uint8_t)(512 / 512 * 7 + 512 + 7));
+	assert_false(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_STATUS) &
+		     HVABS_VIRTIO_STATUS_NEEDS_RESET);
+	loop_stop(env, &g);
+	rig_down(&g);
+}
+
+static void queue_ready_0_while_stalled(void **state)
+{
+	stop_while_stalled(*state, false);
+}
+
+static void reset_while_stalled(void **state)
+{
+	stop_while_stalled(*state, true);
+}
+
+struct destroyer {
+	struct hvabs_virtio_blk *blk;
+};
+
+static void *destroy_main(void *p)
+{
+	hvabs_virtio_blk_destroy(((struct destroyer *)p)->blk);
+	return NULL;
+}
+
+/* Destroy with a read in flight waits for it; nothing touches freed memory (ASan run). */
+static void destroy_while_stalled(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	uint64_t data, st;
+
+	rig_up(env, &g, 2);
+	stall_arm(&g);
+	loop_start(env, &g);
+	(void)add_read(env, &g.b, 0, 512, &data, &st);
+	vt_notify(env, VT_BASE, 0);
+	stall_wait_entered(&g);
+	struct destroyer d = {g.blk};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, destroy_main, &d), 0);
+	stall_release(&g, 512);
+	pthread_join(t, NULL);
+	g.blk = NULL;
+	loop_stop(env, &g);
+	rig_down(&g);
+}
+
+/* VIRTIO_BLK_F_MQ: num_queues in the configuration space, and every queue served. */
+static void multiqueue(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	struct vqb q[4];
+	uint64_t data[4], st[4], v = 0;
+	uint16_t head[4];
+	uint32_t id, len;
+
+	rig_up(env, &g, 4);
+	uint64_t f = 0;
+	assert_true(vt_negotiate(env, VT_BASE, ~0ull, &f) & HVABS_VIRTIO_STATUS_FEATURES_OK);
+	assert_true(f & HVABS_VIRTIO_BIT(HVABS_VIRTIO_BLK_F_MQ));
+	assert_int_equal(hvabs_bus_read(env->vm, HVABS_SPACE_MMIO, VT_BASE + 0x100 + 34, 2, &v), 0);
+	assert_int_equal(v, 4);
+	vt_wr(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_SEL, 4);
+	assert_int_equal(vt_rd(env, VT_BASE, HVABS_VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	for (uint32_t i = 0; i < 4; i++) {
+		vt_vqb(env, &q[i], i, 64);
+		vt_queue(env, VT_BASE, i, &q[i]);
+	}
+	vt_driver_ok(env, VT_BASE);
+	loop_start(env, &g);
+	for (uint32_t i = 0; i < 4; i++) {
+		head[i] = add_read(env, &q[i], 10 + i, 512, &data[i], &st[i]);
+		vt_notify(env, VT_BASE, i);
+	}
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_true(wait_used(&q[i], &id, &len, GUARD_MS));
+		assert_int_equal(id, head[i]);
+		assert_int_equal(env->ram[st[i]], HVABS_VIRTIO_BLK_S_OK);
+		uint32_t off = (10 + i) * 512 + 3;
+		assert_int_equal(env->ram[data[i] + 3], (uint8_t)(off / 512 * 7 + off));
+	}
+	loop_stop(env, &g);
+	rig_down(&g);
+	/* One queue: no MQ offered; more than the maximum: refused. */
+	rig_up(env, &g, 1);
+	assert_true(vt_negotiate(env, VT_BASE, ~0ull, &f) & HVABS_VIRTIO_STATUS_FEATURES_OK);
+	assert_false(f & HVABS_VIRTIO_BIT(HVABS_VIRTIO_BLK_F_MQ));
+	rig_down(&g);
+	struct hvabs_virtio_blk *b;
+	make_image(&g);
+	struct hvabs_virtio_blk_config cfg = {
+	    .mmio = {.base = VT_BASE, .gsi = VT_GSI, .loop = env->loop},
+	    .path = g.path,
+	    .num_queues = HVABS_VIRTIO_BLK_MAX_QUEUES + 1};
+	assert_int_equal(hvabs_virtio_blk_create(env->vm, &cfg, &b), -EINVAL);
+	cfg.num_queues = 1;
+	cfg.engine = 7;
+	assert_int_equal(hvabs_virtio_blk_create(env->vm, &cfg, &b), -EINVAL);
+	unlink(g.path);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    VT_CASE(stalled_disk_stalls_only_itself),
+	    VT_CASE(queue_ready_0_while_stalled),
+	    VT_CASE(reset_while_stalled),
+	    VT_CASE(destroy_while_stalled),
+	    VT_CASE(multiqueue),
 	};
 
 	vt_init(argc, argv);
