@@ -398,9 +398,18 @@ static void stop_while_stalled(struct vt_env *env, bool reset)
 			   .mu = PTHREAD_MUTEX_INITIALIZER};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, probe_main, &pr), 0);
-	/* Usually the write is waiting for the read by now (not required: a read
-	 * that finished first is simply completed, also correct). */
+	/* The write cannot return while the read may still write into the
+	 * driver's buffer. (Correct code never returns here; broken code would
+	 * have returned long before the pause ends.) */
 	sleep_ms(50);
+	pthread_mutex_lock(&pr.mu);
+	bool early = pr.done;
+	pthread_mutex_unlock(&pr.mu);
+	if (early) {
+		stall_release(&g, 512);
+		pthread_join(t, NULL);
+		fail_msg("the register write returned with the read still running");
+	}
 	stall_release(&g, 512);
 	pthread_join(t, NULL);
 	/* The driver takes its buffer back: whatever is in it now stays. */
