@@ -3,7 +3,7 @@
  * @file virtio_blk.h
  * @brief virtio-blk (virtio 1.2 §5.2) on a raw image file or a host block device.
  *
- * One request queue. Requests: read, write, flush (fdatasync(2)), get ID (the
+ * One request queue, or several (#HVABS_VIRTIO_BLK_F_MQ). Requests: read, write, flush (fdatasync(2)), get ID (the
  * serial, 20 bytes NUL-padded), discard (FALLOC_FL_PUNCH_HOLE) and write
  * zeroes (FALLOC_FL_ZERO_RANGE, or PUNCH_HOLE when the driver allows unmap,
  * falling back to writing zeroes where the host cannot). Offered features:
@@ -33,7 +33,17 @@
  * write, discard and write-zeroes is synced before it is completed, and a
  * failed sync fails the request with VIRTIO_BLK_S_IOERR.
  *
- * I/O runs synchronously on the event loop thread, one request at a time.
+ * Threads: the event loop pops and checks requests under the device lock
+ * and answers those that need no disk (GET_ID, malformed ones); the disk
+ * I/O runs on the chosen engine (enum hvabs_virtio_blk_engine) with no lock
+ * held, and its completion side takes the device lock only to put the chain
+ * on the used ring. A stalled backing file therefore stalls only this
+ * device's requests, never the event loop or a vCPU reading the registers.
+ * With #HVABS_VIRTIO_BLK_F_MQ (num_queues above 1) the queues are served in
+ * parallel. QueueReady=0 and a device reset cancel requests not yet started
+ * and wait for running ones (the disk may still write into the driver's
+ * buffers), so those register writes wait for a stalled disk; finished
+ * requests of the old ring are forgotten.
  *
  * @ingroup virtio
  * @defgroup virtio_blk Virtio block device
@@ -147,9 +157,11 @@ struct hvabs_virtio_blk_config {
  * @param out the device.
  * @return 0 or negative errno; failures are logged with the path and reason.
  * @retval -EINVAL no path, a serial longer than 20 bytes, a bad queue size,
- *         or an image smaller than one sector (one 4 KiB block with
- *         #HVABS_VIRTIO_BLK_DIRECT).
+ *         queue count or engine, or an image smaller than one sector (one
+ *         4 KiB block with #HVABS_VIRTIO_BLK_DIRECT).
  * @retval -ENOENT, -EACCES, ... from open(2).
+ * @retval -ENOSYS #HVABS_VIRTIO_BLK_ENGINE_IO_URING (or -EPERM, ...) where
+ *         io_uring is not available (logged; use the sync engine).
  * @retval -EEXIST the MMIO window overlaps another device.
  */
 HVABS_API HVABS_MUST_CHECK int hvabs_virtio_blk_create(struct hvabs_vm *vm,
@@ -157,9 +169,10 @@ HVABS_API HVABS_MUST_CHECK int hvabs_virtio_blk_create(struct hvabs_vm *vm,
 						       struct hvabs_virtio_blk **out);
 
 /**
- * Destroys the device and its transport (no request runs once the transport
- * is gone), then flushes and closes the image. NULL is a no-op. Thread: any
- * but the event loop's callbacks.
+ * Stops taking requests, waits for the running ones (a stalled disk holds
+ * this up) and for their completion, destroys the transport, stops the
+ * engine's threads, then flushes and closes the image. NULL is a no-op.
+ * Thread: any but the event loop's callbacks.
  * @param blk the device.
  */
 HVABS_API void hvabs_virtio_blk_destroy(struct hvabs_virtio_blk *blk);
