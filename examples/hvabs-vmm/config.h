@@ -37,6 +37,8 @@ struct vmm_disk {
 	int direct;	     /* O_DIRECT */
 	int root;	     /* Firecracker's is_root_device: root= on the command line */
 	int cache_writeback; /* Firecracker's cache_type "Writeback" (we always honour flushes) */
+	unsigned num_queues; /* virtio-blk request queues; 0: one */
+	int io_uring;	     /* virtio-blk's io_uring engine instead of worker threads */
 };
 
 struct vmm_net {

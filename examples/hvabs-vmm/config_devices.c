@@ -7,9 +7,12 @@
  * a k=v string, so a comma inside a path or an id cannot add options.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <hvabs/devices/virtio_blk.h>
 
 #include "config_priv.h"
 
@@ -222,6 +225,25 @@ static int each_kv(const char *spec, int (*fn)(void *, const char *, const char 
 	return rc;
 }
 
+/* --disk num_queues=1..16 and engine=sync|io_uring (virtio-blk's I/O engine). */
+static int disk_io_kv(struct vmm_disk *d, const char *k, const char *v, char *err, size_t errlen)
+{
+	char *end;
+
+	if (!strcmp(k, "engine")) {
+		if (strcmp(v, "sync") && strcmp(v, "io_uring"))
+			return ERR("--disk: engine=%s: use sync or io_uring", v);
+		d->io_uring = !strcmp(v, "io_uring");
+		return 0;
+	}
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || n < 1 || n > HVABS_VIRTIO_BLK_MAX_QUEUES)
+		return ERR("--disk: num_queues=%s: use 1 to %u", v, HVABS_VIRTIO_BLK_MAX_QUEUES);
+	d->num_queues = (unsigned)n;
+	return 0;
+}
+
 static int disk_kv(void *ctx, const char *k, const char *v, char *err, size_t errlen)
 {
 	struct vmm_disk *d = ctx;
@@ -236,8 +258,12 @@ static int disk_kv(void *ctx, const char *k, const char *v, char *err, size_t er
 	} else if (!strcmp(k, "direct")) {
 		if (parse_bool(*v ? v : "on", &d->direct))
 			return ERR("--disk: direct=%s: use on or off", v);
+	} else if (!strcmp(k, "num_queues") || !strcmp(k, "engine")) {
+		return disk_io_kv(d, k, v, err, errlen);
 	} else
-		return ERR("--disk: unknown key '%s' (path, readonly, serial, direct)", k);
+		return ERR("--disk: unknown key '%s' (path, readonly, serial, direct, num_queues, "
+			   "engine)",
+			   k);
 	return 0;
 }
 

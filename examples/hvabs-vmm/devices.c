@@ -80,6 +80,9 @@ static int create_disks(struct machine *m, char *err, size_t errlen)
 		bc.serial = c->disks[i].serial;
 		bc.flags = (c->disks[i].readonly ? HVABS_VIRTIO_BLK_READONLY : 0) |
 			   (c->disks[i].direct ? HVABS_VIRTIO_BLK_DIRECT : 0);
+		bc.num_queues = c->disks[i].num_queues;
+		bc.engine = c->disks[i].io_uring ? HVABS_VIRTIO_BLK_ENGINE_IO_URING
+						 : HVABS_VIRTIO_BLK_ENGINE_SYNC;
 		int rc = hvabs_virtio_blk_create(m->vm, &bc, &m->dev.disks[i]);
 		if (rc) {
 			snprintf(err, errlen, "--disk %s: %s", c->disks[i].path, strerror(-rc));
