@@ -5,7 +5,7 @@
 # completed, the data must be in the image file even if hvabs-vmm dies the
 # next instant without any chance to clean up.
 #
-#   sigkill.sh [--direct] [--workdir DIR] VMM TINY_GUEST
+#   sigkill.sh [--direct] [--engine sync|io_uring] [--workdir DIR] VMM TINY_GUEST
 #
 # The tiny test guest's "virtio" word writes a known pattern (byte i of the
 # sector is i*7+1) to sector 1 of each virtio-blk disk, sends a FLUSH and
@@ -22,6 +22,7 @@
 # before it completed the guest's requests; it does not prove that
 # fdatasync reached stable storage (that needs a power cut).
 #
+# --engine picks virtio-blk's I/O engine (--disk engine=...).
 # --direct opens the image with O_DIRECT (--disk direct=on); the work
 # directory must then be on a filesystem that allows it (not tmpfs before
 # Linux 6.6). Exit status: 0 pass, 1 fail, 2 usage, 77 skipped because
@@ -32,10 +33,11 @@ MARKER='HVABS-TINY: virtio-blk wrote sector1 ok, flush ok'
 SECTORS=64
 LIMIT=60 # seconds; hvabs-vmm gets --timeout, this script a backstop
 
-direct=off workdir=
+direct=off engine=sync workdir=
 while (($#)); do
 	case $1 in
 	--direct) direct=on ;;
+	--engine) engine=$2; shift ;;
 	--workdir) workdir=$2; shift ;;
 	--) shift; break ;;
 	-*) echo "sigkill.sh: unknown option $1" >&2; exit 2 ;;
@@ -44,7 +46,7 @@ while (($#)); do
 	shift
 done
 if (($# != 2)); then
-	echo "usage: sigkill.sh [--direct] [--workdir DIR] VMM TINY_GUEST" >&2
+	echo "usage: sigkill.sh [--direct] [--engine sync|io_uring] [--workdir DIR] VMM TINY_GUEST" >&2
 	exit 2
 fi
 vmm=$1 guest=$2
@@ -98,7 +100,7 @@ dd if="$tmp/sector1" of="$tmp/expected.img" bs=512 seek=1 conv=notrunc status=no
 
 mkfifo "$tmp/console"
 "$vmm" --hypervisor kvm --kernel "$guest" --memory 64M --cmdline "virtio hang" \
-	--disk "path=$img,serial=durability,direct=$direct" --timeout "$LIMIT" \
+	--disk "path=$img,serial=durability,direct=$direct,engine=$engine" --timeout "$LIMIT" \
 	</dev/null >"$tmp/console" 2>&1 &
 pid=$!
 
@@ -149,4 +151,4 @@ if ! diff=$(cmp -- "$tmp/expected.img" "$img" 2>&1); then
 	[[ -n $byte ]] && diff+=" (sector $(((byte - 1) / 512)))"
 	fail "after the SIGKILL the image is not what the guest flushed: $diff"
 fi
-echo "PASS: direct=$direct, sector 1 holds the guest's pattern after SIGKILL right after its flush; the other $((SECTORS - 1)) sectors are untouched"
+echo "PASS: direct=$direct engine=$engine, sector 1 holds the guest's pattern after SIGKILL right after its flush; the other $((SECTORS - 1)) sectors are untouched"
