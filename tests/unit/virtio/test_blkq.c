@@ -193,23 +193,41 @@ static void stall_arm(struct rig *g)
 	assert_int_equal(dup2(g->pipe[0], g->img_fd), g->img_fd);
 }
 
+static uint64_t notifies_served(struct rig *g)
+{
+	struct hvabs_virtio_mmio_stats st;
+
+	hvabs_virtio_mmio_get_stats(hvabs_virtio_blk_transport(g->blk), &st);
+	return st.notifies;
+}
+
+static void wait_served(struct rig *g, uint64_t more_than)
+{
+	for (int i = 0; i < GUARD_MS; i++) {
+		if (notifies_served(g) > more_than)
+			return;
+		sleep_ms(1);
+	}
+	fail_msg("the notification was never served");
+}
+
 /*
- * The read reached the disk (and waits there). With io_uring it cannot be
- * seen arriving in the kernel: it was submitted once the event loop served
- * the notification (under the device lock, before any later register access).
+ * Notifies the disk's queue 0 and waits until the read reached the disk (and
+ * waits there). A read in io_uring cannot be seen arriving in the kernel: it
+ * was submitted once the event loop served this notification (under the
+ * device lock, before any later register access). The kick that DRIVER_OK
+ * sent is served first, so the two cannot be taken for one another.
  */
-static void stall_wait_entered(struct rig *g)
+static void notify_stalled(struct vt_env *env, struct rig *g)
 {
 	if (uring()) {
-		struct hvabs_virtio_mmio_stats st;
-		for (int i = 0; i < GUARD_MS; i++) {
-			hvabs_virtio_mmio_get_stats(hvabs_virtio_blk_transport(g->blk), &st);
-			if (st.notifies)
-				return;
-			sleep_ms(1);
-		}
-		fail_msg("the notification was never served");
+		wait_served(g, 0);
+		uint64_t n0 = notifies_served(g);
+		vt_notify(env, VT_BASE, 0);
+		wait_served(g, n0);
+		return;
 	}
+	vt_notify(env, VT_BASE, 0);
 	for (int i = 0; i < GUARD_MS; i++) {
 		pthread_mutex_lock(&gate.mu);
 		int n = gate.entered;
@@ -337,8 +355,7 @@ static void stalled_disk_stalls_only_itself(void **state)
 	stall_arm(&g);
 	loop_start(env, &g);
 	uint16_t head = add_read(env, &g.b, 0, 1024, &data, &st);
-	vt_notify(env, VT_BASE, 0);
-	stall_wait_entered(&g);
+	notify_stalled(env, &g);
 
 	/* A vCPU reads the stalled device's registers (another thread: it could hang). */
 	struct probe pr = {
@@ -389,8 +406,7 @@ static void stop_while_stalled(struct vt_env *env, bool reset)
 	stall_arm(&g);
 	loop_start(env, &g);
 	(void)add_read(env, &g.b, 2, 512, &data, &st);
-	vt_notify(env, VT_BASE, 0);
-	stall_wait_entered(&g);
+	notify_stalled(env, &g);
 	struct probe pr = {.env = env,
 			   .write = true,
 			   .off = reset ? HVABS_VIRTIO_MMIO_STATUS : HVABS_VIRTIO_MMIO_QUEUE_READY,
@@ -473,8 +489,7 @@ static void destroy_while_stalled(void **state)
 	stall_arm(&g);
 	loop_start(env, &g);
 	(void)add_read(env, &g.b, 0, 512, &data, &st);
-	vt_notify(env, VT_BASE, 0);
-	stall_wait_entered(&g);
+	notify_stalled(env, &g);
 	struct destroyer d = {g.blk};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, destroy_main, &d), 0);
