@@ -239,7 +239,9 @@ int hvabs_virtio_blk_set_path(struct hvabs_virtio_blk *b, const char *path)
 	}
 	bool swapped = false;
 	hvabs_virtio_transport_lock(b->tp);
-	/* Requests run under this lock: none is in flight. Make the old image whole first. */
+	/* No request starts under this lock; the running ones still use the old
+	 * image, so wait for them. Then make the old image whole. */
+	blk_wait_idle(b);
 	rc = b->f.ro ? 0 : blk_file_flush(&b->f);
 	if (!rc) {
 		old = b->f;

@@ -142,6 +142,8 @@ void blk_req_exec(struct hvabs_virtio_blk *b, struct blk_req *r, uint8_t *bounce
 void blk_req_finish(struct hvabs_virtio_blk *b, struct blk_req *r);
 /* Waits for queue @p index's running requests and forgets every request it holds. */
 void blk_queue_quiesce(struct hvabs_virtio_blk *b, uint32_t index);
+/* Device lock held: waits until no request runs (none starts meanwhile). */
+void blk_wait_idle(struct hvabs_virtio_blk *b);
 /* destroy: waits until no request runs and no thread is completing one. */
 void blk_drain_all(struct hvabs_virtio_blk *b);
 

@@ -408,6 +408,15 @@ void blk_queue_quiesce(struct hvabs_virtio_blk *b, uint32_t index)
 	pthread_mutex_unlock(&b->mu);
 }
 
+void blk_wait_idle(struct hvabs_virtio_blk *b)
+{
+	pthread_mutex_lock(&b->mu);
+	for (uint32_t i = 0; i < b->nq; i++)
+		while (b->q[i].running)
+			pthread_cond_wait(&b->cv, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
 void blk_drain_all(struct hvabs_virtio_blk *b)
 {
 	pthread_mutex_lock(&b->mu);

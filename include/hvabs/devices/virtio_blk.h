@@ -196,8 +196,8 @@ HVABS_API int hvabs_virtio_blk_flush(struct hvabs_virtio_blk *blk);
 /**
  * Gives the running disk another image, as Firecracker's PATCH /drives
  * does: opened with the same read-only and O_DIRECT settings, swapped in
- * under the device lock (no request is in flight then) after the old image
- * was flushed, and the driver told of the new capacity with a configuration
+ * under the device lock, once the requests still running on the old image
+ * finished (a stalled disk holds this up) and the old image was flushed, and the driver told of the new capacity with a configuration
  * change interrupt. On any error the old image stays. Thread: any but the
  * device's callbacks.
  * @param blk the device.

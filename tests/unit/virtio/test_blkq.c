@@ -5,7 +5,8 @@
  * keeps answering, and the stalled device's registers keep answering vCPU
  * reads. QueueReady=0, a device reset and destroy each wait for the stalled
  * request and then forget it: nothing lands in the driver's buffers or the
- * used ring afterwards. Multiqueue: VIRTIO_BLK_F_MQ, num_queues in the
+ * used ring afterwards. A new image (hvabs_virtio_blk_set_path) waits for
+ * the stalled read too. Multiqueue: VIRTIO_BLK_F_MQ, num_queues in the
  * configuration space, and requests served on every queue.
  *
  * The stall is a seam around preadv(2) from outside the device (the library
@@ -248,15 +249,16 @@ static void stall_release(struct rig *g, uint32_t bytes)
 	pthread_mutex_unlock(&gate.mu);
 	if (g->img_fd < 0)
 		return;
+	/* The stalled read holds the pipe itself (io_uring took it at submission):
+	 * the image goes back first, so nothing after the read sees the pipe. */
+	assert_int_equal(dup2(g->orig_fd, g->img_fd), g->img_fd);
+	close(g->orig_fd);
 	/* What the pipe gives is what the guest reads: the image's first bytes. */
 	uint8_t buf[4096];
 	for (uint32_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i / 512 * 7 + i);
 	assert_true(bytes <= sizeof(buf));
 	assert_int_equal(write(g->pipe[1], buf, bytes), (ssize_t)bytes);
-	/* The stalled read holds the pipe; later requests see the image again. */
-	assert_int_equal(dup2(g->orig_fd, g->img_fd), g->img_fd);
-	close(g->orig_fd);
 }
 
 static void loop_start(struct vt_env *env, struct rig *g)
@@ -500,6 +502,78 @@ static void destroy_while_stalled(void **state)
 	rig_down(&g);
 }
 
+struct swapper {
+	struct hvabs_virtio_blk *blk;
+	const char *path;
+	int rc;
+	bool done;
+	pthread_mutex_t mu;
+};
+
+static void *swap_main(void *p)
+{
+	struct swapper *s = p;
+	int rc = hvabs_virtio_blk_set_path(s->blk, s->path);
+
+	pthread_mutex_lock(&s->mu);
+	s->rc = rc;
+	s->done = true;
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/*
+ * A new image (PATCH /drives) while a read is stalled: the swap waits for
+ * the read, which gets the old image's data; later reads see the new one.
+ */
+static void swap_while_stalled(void **state)
+{
+	struct vt_env *env = *state;
+	struct rig g;
+	uint64_t data, st;
+	uint32_t id, len;
+	char other[64];
+
+	rig_up(env, &g, 1);
+	snprintf(other, sizeof(other), "/tmp/hvabs-blkq2-XXXXXX");
+	int fd = mkstemp(other);
+	assert_true(fd >= 0);
+	uint8_t *p = malloc(IMG_SIZE);
+	assert_non_null(p);
+	memset(p, 0xc3, IMG_SIZE);
+	assert_int_equal(write(fd, p, IMG_SIZE), (ssize_t)IMG_SIZE);
+	free(p);
+	close(fd);
+	stall_arm(&g);
+	loop_start(env, &g);
+	uint16_t head = add_read(env, &g.b, 0, 512, &data, &st);
+	notify_stalled(env, &g);
+	struct swapper sw = {.blk = g.blk, .path = other, .mu = PTHREAD_MUTEX_INITIALIZER};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, swap_main, &sw), 0);
+	/* Correct code never returns before the release; broken code would have. */
+	sleep_ms(50);
+	pthread_mutex_lock(&sw.mu);
+	bool early = sw.done;
+	pthread_mutex_unlock(&sw.mu);
+	stall_release(&g, 512);
+	pthread_join(t, NULL);
+	assert_false(early);
+	assert_int_equal(sw.rc, 0);
+	assert_true(wait_used(&g.b, &id, &len, GUARD_MS));
+	assert_int_equal(id, head);
+	assert_int_equal(env->ram[st], HVABS_VIRTIO_BLK_S_OK);
+	assert_int_equal(env->ram[data + 9], (uint8_t)9); /* the old image's byte 9 */
+	head = add_read(env, &g.b, 0, 512, &data, &st);
+	vt_notify(env, VT_BASE, 0);
+	assert_true(wait_used(&g.b, &id, &len, GUARD_MS));
+	assert_int_equal(id, head);
+	assert_int_equal(env->ram[data + 9], 0xc3);
+	loop_stop(env, &g);
+	rig_down(&g);
+	unlink(other);
+}
+
 /* VIRTIO_BLK_F_MQ: num_queues in the configuration space, and every queue served. */
 static void multiqueue(void **state)
 {
@@ -562,6 +636,7 @@ int main(int argc, char **argv)
 	    VT_CASE(queue_ready_0_while_stalled),
 	    VT_CASE(reset_while_stalled),
 	    VT_CASE(destroy_while_stalled),
+	    VT_CASE(swap_while_stalled),
 	    VT_CASE(multiqueue),
 	};
 
