@@ -232,8 +232,11 @@ static int body_id(const json_t *b, const char *field, const char *path_id, cons
 	return 0;
 }
 
-/* Drive fields hvabs-vmm cannot honour: vhost-user, Async I/O, rate limits. */
-static int drive_refusals(const json_t *b, char *err, size_t errlen)
+/*
+ * Drive fields hvabs-vmm cannot honour (vhost-user, rate limits), and the
+ * engine: Firecracker's Async is io_uring, as virtio-blk's io_uring engine is.
+ */
+static int drive_refusals(const json_t *b, int *io_uring, char *err, size_t errlen)
 {
 	static const char *const engines[] = {"Sync", "Async", NULL};
 	const char *sock = NULL, *engine = NULL;
@@ -244,8 +247,7 @@ static int drive_refusals(const json_t *b, char *err, size_t errlen)
 		return -EINVAL;
 	if (sock)
 		return NOTSUP("`socket`: vhost-user block devices are not supported by hvabs-vmm");
-	if (engine && strcmp(engine, "Sync"))
-		return NOTSUP("`io_engine`: %s is not supported by hvabs-vmm (only Sync)", engine);
+	*io_uring = engine && !strcmp(engine, "Async");
 	if ((rc = rate_limiter(b, "rate_limiter", err, errlen)))
 		return rc;
 	return 0;
@@ -272,7 +274,7 @@ static int drive_put(struct vmm_config *c, const json_t *b, const char *path_id,
 	    vmm_json_str(b, "partuuid", false, &partuuid, err, errlen) < 0 ||
 	    str_enum(b, "cache_type", caches, &cache, err, errlen) < 0)
 		return -EINVAL;
-	if ((rc = drive_refusals(b, err, errlen)))
+	if ((rc = drive_refusals(b, &d.io_uring, err, errlen)))
 		return rc;
 	if (vmm_json_str(b, "path_on_host", true, &path, err, errlen) < 0)
 		return -EINVAL;

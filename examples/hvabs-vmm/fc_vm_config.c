@@ -14,12 +14,13 @@ static json_t *drives(const struct vmm_config *c)
 
 	for (unsigned i = 0; a && i < c->ndisks; i++) {
 		const struct vmm_disk *d = &c->disks[i];
-		json_array_append_new(
-		    a, json_pack("{s:s, s:s?, s:b, s:s, s:b, s:s, s:n, s:s, s:n}", "drive_id",
-				 d->id, "partuuid", d->partuuid, "is_root_device", d->root,
-				 "cache_type", d->cache_writeback ? "Writeback" : "Unsafe",
-				 "is_read_only", d->readonly, "path_on_host", d->path,
-				 "rate_limiter", "io_engine", "Sync", "socket"));
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:b, s:s, s:b, s:s, s:n, s:s, s:n}",
+						   "drive_id", d->id, "partuuid", d->partuuid,
+						   "is_root_device", d->root, "cache_type",
+						   d->cache_writeback ? "Writeback" : "Unsafe",
+						   "is_read_only", d->readonly, "path_on_host",
+						   d->path, "rate_limiter", "io_engine",
+						   d->io_uring ? "Async" : "Sync", "socket"));
 	}
 	return a;
 }

@@ -87,6 +87,8 @@ static void network_example_every_field(void **state)
 	/* The root disk goes first, as Firecracker orders them. */
 	assert_string_equal(c.disks[0].id, "root_part");
 	assert_true(c.disks[0].readonly);
+	assert_true(c.disks[0].io_uring); /* "io_engine": "Async" is io_uring */
+	assert_false(c.disks[1].io_uring);
 	assert_string_equal(c.disks[1].id, "scratch");
 	/* A comma in a path is part of the path, not an option (issue 12, finding 1). */
 	assert_string_equal(c.disks[1].path, "/srv/vm/scratch,readonly=off.img");
@@ -167,8 +169,8 @@ static void unsupported_when_set(void **state)
 	     "\"cpu_template\": \"T2\"}",
 	     "`cpu_template`: T2 is not supported"},
 	    {"\"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
-	     "false, \"io_engine\": \"Async\"}]",
-	     "`io_engine`: Async is not supported"},
+	     "false, \"io_engine\": \"Uring\"}]",
+	     "io_engine"},
 	    {"\"drives\": [{\"drive_id\": \"d\", \"path_on_host\": \"/d\", \"is_root_device\": "
 	     "false, \"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100}}}]",
 	     "`rate_limiter`: rate limiters are not supported"},
