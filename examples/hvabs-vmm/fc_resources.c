@@ -3,7 +3,7 @@
  * Firecracker's resources, validated once for --config-file and the API:
  * each body is read with strict types (null means absent), unknown fields
  * and missing required ones are refused, values Firecracker accepts but
- * hvabs-vmm cannot honour (rate limiters, Async I/O, SMT, huge pages, ...)
+ * hvabs-vmm cannot honour (rate limiters, SMT, huge pages, ...)
  * are refused with -ENOTSUP, and the config changes only when the whole
  * body is valid. Field names and rules follow Firecracker's published API
  * description (docs/firecracker.md lists every difference).
