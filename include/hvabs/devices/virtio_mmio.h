@@ -143,7 +143,8 @@ struct hvabs_virtio_device_ops {
 	 * @param opaque the device.
 	 * @param offset offset from 0x100, `offset + len <= config_size`.
 	 * @param buf where to put @p len bytes.
-	 * @param len 1, 2, 4 or 8.
+	 * @param len 1 to 8: the access width (1, 2, 4 or 8), cut short where it
+	 *        runs past `config_size`.
 	 */
 	void (*config_read)(void *opaque, uint32_t offset, void *buf, uint32_t len);
 	/**
@@ -152,7 +153,7 @@ struct hvabs_virtio_device_ops {
 	 * @param opaque the device.
 	 * @param offset offset from 0x100, `offset + len <= config_size`.
 	 * @param buf @p len bytes.
-	 * @param len 1, 2, 4 or 8.
+	 * @param len 1 to 8, as for config_read.
 	 */
 	void (*config_write)(void *opaque, uint32_t offset, const void *buf, uint32_t len);
 	/**
