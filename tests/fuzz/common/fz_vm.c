@@ -68,6 +68,9 @@ static uint32_t u32(struct in *in)
 	return v;
 }
 
+/* Buffers of posted chains go here, then wrap. */
+#define HEAP 0x8000u
+
 static const uint16_t regs[] = {
     HVABS_VIRTIO_MMIO_MAGIC_VALUE,
     HVABS_VIRTIO_MMIO_DEVICE_FEATURES,
@@ -107,9 +110,13 @@ static uint32_t rd(uint32_t off)
 	return (uint32_t)v;
 }
 
+static uint32_t qsize = 1; /* size given by the last quick_setup */
+static uint32_t heap = HEAP;
+
 /* Linux's probe and queue setup in one step: rings of queue q at q * 0x1000. */
 static void quick_setup(uint32_t nqueues, uint32_t size_log2)
 {
+	qsize = 1u << (size_log2 % 6);
 	wr(HVABS_VIRTIO_MMIO_STATUS, 0);
 	wr(HVABS_VIRTIO_MMIO_STATUS, 1);
 	wr(HVABS_VIRTIO_MMIO_STATUS, 3);
@@ -123,7 +130,7 @@ static void quick_setup(uint32_t nqueues, uint32_t size_log2)
 	for (uint32_t q = 0; q < nqueues && q < 8; q++) {
 		uint64_t base = (uint64_t)q * 0x1000;
 		wr(HVABS_VIRTIO_MMIO_QUEUE_SEL, q);
-		wr(HVABS_VIRTIO_MMIO_QUEUE_NUM, 1u << (size_log2 % 6));
+		wr(HVABS_VIRTIO_MMIO_QUEUE_NUM, qsize);
 		wr(HVABS_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)base);
 		wr(HVABS_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)base + 0x800);
 		wr(HVABS_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)base + 0xc00);
@@ -132,14 +139,62 @@ static void quick_setup(uint32_t nqueues, uint32_t size_log2)
 	wr(HVABS_VIRTIO_MMIO_STATUS, 0xf);
 }
 
+/*
+ * Posts a chain of 1..4 descriptors on queue q as set up by quick_setup(),
+ * then notifies: per descriptor a length (up to 4 KiB), flags (NEXT is
+ * added between descriptors unless bit 7 asks otherwise) and, for a
+ * device-readable one, its first bytes from the input.
+ */
+static void post(struct in *in, uint32_t q, uint32_t nqueues)
+{
+	uint32_t nd = u8(in) % 4 + 1;
+	uint64_t ring = (uint64_t)(q % 8) * 0x1000;
+	uint16_t idx;
+
+	memcpy(&idx, fz.ram + ring + 0x802, 2);
+	uint32_t head = (idx * 4u) % qsize;
+	for (uint32_t i = 0; i < nd; i++) {
+		uint32_t len = (u8(in) | (uint32_t)u8(in) << 8) % 0x1001, f = u8(in);
+		uint16_t flags = f & 6, next = (uint16_t)((head + i + 1) % qsize);
+		if (i + 1 < nd && !(f & 0x80))
+			flags |= 1;
+		if (heap + len > FZ_RAM_SIZE)
+			heap = HEAP;
+		uint8_t *d = fz.ram + ring + 16 * ((head + i) % qsize);
+		uint64_t addr = heap;
+		memcpy(d, &addr, 8);
+		memcpy(d + 8, &len, 4);
+		memcpy(d + 12, &flags, 2);
+		memcpy(d + 14, &next, 2);
+		if (!(flags & 2)) {
+			uint32_t n = u8(in);
+			for (uint32_t k = 0; k < n && k < len; k++)
+				fz.ram[heap + k] = u8(in);
+		}
+		heap += len;
+	}
+	uint16_t h16 = (uint16_t)head;
+	memcpy(fz.ram + ring + 0x804 + 2 * (idx % qsize), &h16, 2);
+	idx++;
+	memcpy(fz.ram + ring + 0x802, &idx, 2);
+	wr(HVABS_VIRTIO_MMIO_QUEUE_NOTIFY, q % (nqueues + 1));
+	fz_pump();
+}
+
 void fz_drive(const uint8_t *data, size_t size, uint32_t nqueues)
 {
+	heap = HEAP;
+	qsize = 1;
 	struct in in = {data, size};
 	static uint8_t buf[256];
 
 	while (in.n) {
 		uint8_t op = u8(&in);
 		uint32_t off = regs[(op >> 3) % (sizeof(regs) / sizeof(regs[0]))];
+		if (op >= 0xe0) {
+			post(&in, op & 7, nqueues);
+			continue;
+		}
 		switch (op & 7) {
 		case 0:
 			wr(off, u32(&in));
