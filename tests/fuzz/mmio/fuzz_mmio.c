@@ -6,8 +6,10 @@
  * a hostile driver, against a small device with two queues, a writable
  * configuration space, and a queue handler that echoes every chain in
  * batches. Traps on a callback outside the rules of virtio_mmio.h: config
- * access out of range, queue_notify on a queue that does not exist.
+ * access out of range, queue_notify on a queue that does not exist, is not
+ * ready, or before DRIVER_OK or after a reset.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "fz_vm.h"
@@ -16,6 +18,19 @@
 #define CFG_N 24u
 
 static uint8_t cfg[CFG_N];
+static bool driver_ok; /* between the driver_ok and reset callbacks */
+
+static void on_driver_ok(void *o)
+{
+	(void)o;
+	driver_ok = true;
+}
+
+static void on_reset(void *o)
+{
+	(void)o;
+	driver_ok = false;
+}
 
 static void config_read(void *o, uint32_t off, void *buf, uint32_t len)
 {
@@ -38,7 +53,8 @@ static int queue_notify(void *o, uint32_t index, struct hvabs_virtq *q)
 	uint8_t tmp[64];
 
 	(void)o;
-	CHECK(index < NQ && q);
+	/* Only between DRIVER_OK and a reset, on a ready queue (virtio_mmio.h). */
+	CHECK(index < NQ && q && hvabs_virtq_is_enabled(q) && driver_ok);
 	for (int n = 0; n < 4; n++) {
 		hvabs_virtq_chain_init(&c, seg, 64);
 		if (hvabs_virtq_pop(q, &c))
@@ -67,6 +83,8 @@ static const struct hvabs_virtio_device_ops ops = {
     .config_write = config_write,
     .queue_notify = queue_notify,
     .queue_stop = queue_stop,
+    .driver_ok = on_driver_ok,
+    .reset = on_reset,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,6 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_vm_init();
 	memset(cfg, 0, sizeof(cfg));
+	driver_ok = false;
 	struct hvabs_virtio_mmio_params p = {.base = FZ_BASE,
 					     .gsi = FZ_GSI,
 					     .flags = data[0] & 1 ? HVABS_VIRTIO_MMIO_F_LEVEL : 0,
