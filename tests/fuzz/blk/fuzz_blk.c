@@ -5,13 +5,15 @@
  * chains (request header, data, status, in any shape) against a 64 KiB
  * image, read-write or read-only. The image is a memfd opened through
  * /proc/self/fd (no file is written, flushes cost nothing), cleared before
- * every input so each run starts alike.
+ * every input so each run starts alike. Traps when the image grows, or when
+ * a read-only device's image changes.
  *
  * Input: [flags][driver ops...]; flags bit 0: read-only device.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,5 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_drive(data + 1, size - 1, 1);
 	hvabs_virtio_blk_destroy(blk);
 	fz_vm_fini();
+	/* Nothing the guest asks for grows the image, and a read-only one stays as it was. */
+	struct stat st;
+	CHECK(fstat(img, &st) == 0 && st.st_size == IMG_SIZE);
+	if (cfg.flags & HVABS_VIRTIO_BLK_READONLY) {
+		static uint8_t now[IMG_SIZE];
+		CHECK(pread(img, now, IMG_SIZE, 0) == IMG_SIZE && !memcmp(now, zero, IMG_SIZE));
+	}
 	return 0;
 }
