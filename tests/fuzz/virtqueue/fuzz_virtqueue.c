@@ -109,8 +109,10 @@ static int pop(struct hvabs_virtq *q, struct held *h)
 	hvabs_virtq_chain_init(&h->c, h->seg, MAX_Q);
 	int rc = hvabs_virtq_pop(q, &h->c);
 	CHECK(rc <= 0);
-	if (!rc)
+	if (!rc) {
+		CHECK(h->c.head < hvabs_virtq_size(q));
 		check_chain(&h->c);
+	}
 	return rc;
 }
 
