@@ -8,7 +8,11 @@
  * every input so each run starts alike. Traps when the image grows, or when
  * a read-only device's image changes.
  *
- * Input: [flags][driver ops...]; flags bit 0: read-only device.
+ * The I/O runs on the device's worker threads or io_uring, so completions
+ * may land after the event loop went idle; destroy waits for them.
+ *
+ * Input: [flags][driver ops...]; flags bit 0: read-only device, bit 1: the
+ * io_uring engine (sync when this host has none), bit 2: two queues.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .serial = "fuzz-serial",
 	    .flags = data[0] & 1 ? HVABS_VIRTIO_BLK_READONLY : 0,
 	    .queue_size = 32,
+	    .num_queues = 1u + ((data[0] >> 2) & 1),
+	    .engine = data[0] & 2 ? HVABS_VIRTIO_BLK_ENGINE_IO_URING : HVABS_VIRTIO_BLK_ENGINE_SYNC,
 	};
-	CHECK(hvabs_virtio_blk_create(fz.vm, &cfg, &blk) == 0);
-	fz_drive(data + 1, size - 1, 1);
+	if (hvabs_virtio_blk_create(fz.vm, &cfg, &blk)) { /* no io_uring here */
+		cfg.engine = HVABS_VIRTIO_BLK_ENGINE_SYNC;
+		CHECK(hvabs_virtio_blk_create(fz.vm, &cfg, &blk) == 0);
+	}
+	fz_drive(data + 1, size - 1, cfg.num_queues);
 	hvabs_virtio_blk_destroy(blk);
 	fz_vm_fini();
 	/* Nothing the guest asks for grows the image, and a read-only one stays as it was. */
