@@ -10,6 +10,7 @@ pkgs=(
 	libcmocka-dev doxygen
 	libjansson-dev libmicrohttpd-dev curl
 	liburing-dev
+	libseccomp-dev # hvabs-vmm's per-thread seccomp filters
 	libxen-dev
 	valgrind acpica-tools groff-base
 	qemu-system-x86 busybox-static xz-utils zstd cpio kmod socat time

@@ -38,6 +38,8 @@ struct hvabs_event_loop {
 	atomic_int stop;
 	struct hvabs_event *live;
 	struct hvabs_event *dead;
+	hvabs_thread_start_fn thread_start; /* set before the devices, read-only after */
+	void *thread_opaque;
 };
 
 int hvabs_event_loop_create(struct hvabs_event_loop **out)
@@ -257,4 +259,18 @@ void hvabs_event_loop_stop(struct hvabs_event_loop *l)
 
 	atomic_store(&l->stop, 1);
 	(void)!write(l->wakefd, &one, sizeof(one));
+}
+
+void hvabs_event_loop_set_thread_start(struct hvabs_event_loop *loop, hvabs_thread_start_fn fn,
+				       void *opaque)
+{
+	loop->thread_start = fn;
+	loop->thread_opaque = opaque;
+}
+
+int hvabs_event_loop_thread_start(struct hvabs_event_loop *loop, const char *kind)
+{
+	if (!loop || !loop->thread_start)
+		return 0;
+	return loop->thread_start(loop->thread_opaque, kind ? kind : "?");
 }

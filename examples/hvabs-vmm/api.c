@@ -91,6 +91,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct vmm_api_reply r = {0};
 
 	(void)version;
+	if (api->thread_fn)
+		(void)api->thread_fn(api->thread_opaque, true, NULL, 0);
 	if (!rq) {
 		rq = calloc(1, sizeof(*rq));
 		*con_cls = rq;
@@ -210,6 +212,64 @@ static int bind_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+void vmm_api_set_thread_fn(struct vmm_api *api, vmm_api_thread_fn fn, void *opaque)
+{
+	api->thread_fn = fn;
+	api->thread_opaque = opaque;
+}
+
+static struct MHD_Daemon *start_daemon(struct vmm_api *api)
+{
+	/* One internal thread serves every connection, one request at a time. */
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+				on_request, api, MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+				MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT,
+				60u, MHD_OPTION_END);
+}
+
+struct starter {
+	struct vmm_api *api;
+	char err[256];
+};
+
+/*
+ * libmicrohttpd runs no code of ours in its thread before the first request,
+ * but a thread inherits its creator's seccomp filter: this thread sets up
+ * the hook (the filter), starts the server's thread and ends.
+ */
+static void *starter_main(void *arg)
+{
+	struct starter *st = arg;
+	struct vmm_api *api = st->api;
+
+	if (!api->thread_fn(api->thread_opaque, false, st->err, sizeof(st->err)))
+		api->mhd = start_daemon(api);
+	return NULL;
+}
+
+static int start_server(struct vmm_api *api, char *err, size_t errlen)
+{
+	struct starter st = {.api = api};
+	pthread_t t;
+
+	if (!api->thread_fn) {
+		api->mhd = start_daemon(api);
+		return 0;
+	}
+	int rc = pthread_create(&t, NULL, starter_main, &st);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the API thread: %s", strerror(rc));
+		return -1;
+	}
+	pthread_join(t, NULL);
+	if (st.err[0]) {
+		snprintf(err, errlen, "%s", st.err);
+		return -1;
+	}
+	return 0;
+}
+
 int vmm_api_listen(struct vmm_api *api, const char *path, char *err, size_t errlen)
 {
 	int fd = bind_socket(path, err, errlen);
@@ -218,11 +278,8 @@ int vmm_api_listen(struct vmm_api *api, const char *path, char *err, size_t errl
 		return -1;
 	api->listen_fd = fd;
 	api->sock_path = strdup(path);
-	/* One internal thread serves every connection, one request at a time. */
-	api->mhd = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_request, api,
-	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-	    MHD_OPTION_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+	if (start_server(api, err, errlen))
+		return -1;
 	if (!api->mhd) {
 		snprintf(err, errlen, "--api-sock %s: cannot start the HTTP server", path);
 		return -1;

@@ -53,6 +53,18 @@ int vmm_api_create(struct vmm_config *cfg, struct vmm_log *log, struct vmm_metri
 		   const struct vmm_api_ops *ops, struct vmm_api **out, char *err, size_t errlen);
 
 /*
+ * A hook for the server's thread (hvabs-vmm installs its seccomp filter
+ * with it): called with @p in_server false on a short-lived thread that
+ * then starts libmicrohttpd's thread, which inherits what the hook set up
+ * (a nonzero return refuses to serve); then with true in that thread before
+ * each request. @p err gets the reason of a failure.
+ */
+typedef int (*vmm_api_thread_fn)(void *opaque, bool in_server, char *err, size_t errlen);
+
+/* Sets the hook above; call before vmm_api_listen(). */
+void vmm_api_set_thread_fn(struct vmm_api *api, vmm_api_thread_fn fn, void *opaque);
+
+/*
  * Serves the API on a Unix socket at @p path from its own thread. A stale
  * socket file (nobody listening) is replaced; a live one is refused.
  */

@@ -39,6 +39,8 @@ struct vmm_api {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	char *sock_path;
+	vmm_api_thread_fn thread_fn; /* vmm_api_set_thread_fn() */
+	void *thread_opaque;
 };
 
 /* Firecracker's refusals, word for word where clients may match them. */

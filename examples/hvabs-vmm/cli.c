@@ -21,6 +21,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_TRACE,
 	OPT_API_SOCK,
+	OPT_SECCOMP,
 	OPT_SERIAL,
 	OPT_ALLOW_FILE_OPTS,
 	OPT_TRANSPORT,
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"trace-exits", required_argument, NULL, OPT_TRACE},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -89,6 +91,8 @@ void vmm_usage(FILE *out, const char *argv0)
 	    "  --api-sock PATH          serve Firecracker's API on this Unix socket "
 	    "(docs/api.md);\n"
 	    "                           without a kernel, wait for its InstanceStart\n"
+	    "  --seccomp=on|off         per-thread syscall filters (default on; off only\n"
+	    "                           for debugging, docs/security.md)\n"
 	    "  --quiet                  no status lines from the VMM itself\n"
 	    "  --help, --version\n"
 	    "Environment: HVABS_HYPERVISOR (backend name or path), HVABS_BACKEND_PATH (where\n"
@@ -195,6 +199,11 @@ static int apply_option(struct vmm_config *c, int opt, char **argv, char *err, s
 		if (strcmp(optarg, "pci") && strcmp(optarg, "mmio"))
 			return ERR("--transport %s: use mmio or pci", optarg);
 		c->transport_pci = !strcmp(optarg, "pci");
+		return 0;
+	case OPT_SECCOMP:
+		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+			return ERR("--seccomp %s: want on or off", optarg);
+		c->no_seccomp = !strcmp(optarg, "off");
 		return 0;
 	case 'q':
 		c->quiet = 1;

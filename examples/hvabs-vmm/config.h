@@ -96,6 +96,7 @@ struct vmm_config {
 	struct vmm_logger logger;
 	char *metrics_path;
 	char *api_sock; /* --api-sock: serve Firecracker's API on this Unix socket */
+	int no_seccomp; /* --seccomp=off: no per-thread syscall filters (debugging only) */
 };
 
 /* Outcome of parsing the command line. */

@@ -260,8 +260,8 @@ static void on_console_quit(void *opaque)
 	vmm_set_outcome(opaque, VMM_SIGNAL);
 }
 
-int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struct machine **out,
-		   char *err, size_t errlen)
+int machine_create(const struct vmm_config *cfg, struct vmm_seccomp *sc, struct hvabs_backend *be,
+		   struct machine **out, char *err, size_t errlen)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 
@@ -270,6 +270,7 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 		return -1;
 	}
 	m->cfg = cfg;
+	m->sc = sc;
 	m->ncpus = cfg->cpus;
 	m->sigfd = -1;
 	pthread_mutex_init(&m->lock, NULL);
@@ -283,6 +284,8 @@ int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struc
 		snprintf(err, errlen, "cannot create the event loop");
 		return -1;
 	}
+	/* Before the devices: every thread the library starts for them gets its filter. */
+	hvabs_event_loop_set_thread_start(m->loop, vmm_run_io_thread_start, m);
 	if (vmm_run_setup_events(m, err, errlen) ||
 	    vmm_console_create(m->vm, m->loop, cfg, on_console_quit, m, &m->console, err, errlen) ||
 	    vmm_devices_create_legacy(m, err, errlen) || create_vcpus(m, err, errlen) ||

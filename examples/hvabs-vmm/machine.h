@@ -9,6 +9,7 @@
 #include <hvabs/hvabs.h>
 
 #include "config.h"
+#include "seccomp.h"
 
 /* How a run ended; decides the exit status. */
 enum vmm_outcome {
@@ -24,10 +25,16 @@ enum vmm_outcome {
 
 struct machine;
 
-/* Builds everything; on failure writes a one-line reason to @p err. */
-int machine_create(const struct vmm_config *cfg, struct hvabs_backend *be, struct machine **out,
-		   char *err, size_t errlen);
-/* Runs until the guest or the host ends it; returns the outcome. */
+/*
+ * Builds everything; on failure writes a one-line reason to @p err. @p sc
+ * (kept, not copied) gives every thread of the machine its filter.
+ */
+int machine_create(const struct vmm_config *cfg, struct vmm_seccomp *sc, struct hvabs_backend *be,
+		   struct machine **out, char *err, size_t errlen);
+/*
+ * Runs until the guest or the host ends it; returns the outcome. The first
+ * call installs the main thread's seccomp filter, once the threads started.
+ */
 enum vmm_outcome machine_run(struct machine *m);
 /* Prints the console tail and vCPU registers to stderr (after a crash). */
 void machine_report(struct machine *m);

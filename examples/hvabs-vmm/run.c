@@ -118,6 +118,24 @@ int vmm_run_setup_events(struct machine *m, char *err, size_t errlen)
 
 /* ---- threads ---- */
 
+/* A thread installs its filter on itself; one that cannot ends the run rather than go unfiltered. */
+static int enter(struct machine *m, enum vmm_thread_kind kind)
+{
+	char err[256];
+
+	if (!vmm_seccomp_enter(m->sc, kind, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "\rhvabs-vmm: %s\n", err);
+	vmm_set_outcome(m, VMM_ERROR);
+	return -1;
+}
+
+int vmm_run_io_thread_start(void *opaque, const char *kind)
+{
+	(void)kind;
+	return enter(opaque, VMM_THREAD_IO) ? -EPERM : 0;
+}
+
 /* No interrupt controller will wake a halted vCPU: it waits for the end, the last one ends it. */
 static void vcpu_halted(struct machine *m)
 {
@@ -172,6 +190,8 @@ static void *vcpu_main(void *arg)
 	struct hvabs_exit e;
 
 	memset(&e, 0, sizeof(e));
+	if (enter(m, VMM_THREAD_VCPU))
+		return NULL;
 	while (atomic_load(&m->outcome) == VMM_RUNNING) {
 		int rc = hvabs_vcpu_run_loop(v->cpu, &e);
 		if (rc) {
@@ -191,6 +211,8 @@ static void *loop_main(void *arg)
 {
 	struct machine *m = arg;
 
+	if (enter(m, VMM_THREAD_LOOP))
+		return NULL;
 	if (hvabs_event_loop_run(m->loop))
 		vmm_set_outcome(m, VMM_ERROR);
 	return NULL;
@@ -208,6 +230,15 @@ enum vmm_outcome machine_run(struct machine *m)
 			break;
 		}
 		m->cpus[i].started = 1;
+	}
+	/*
+	 * The main thread's own filter, once everything is built and started. A
+	 * second machine (--reboot=restart) finds it installed: stacking the
+	 * same filter again would only cost.
+	 */
+	if (!m->sc->main_entered) {
+		m->sc->main_entered = true;
+		(void)enter(m, VMM_THREAD_MAIN);
 	}
 	for (uint32_t i = 0; i < m->ncpus; i++)
 		if (m->cpus[i].started)

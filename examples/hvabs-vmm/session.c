@@ -38,8 +38,9 @@ static int after_run(const struct vmm_config *cfg, struct machine *m, enum vmm_o
 }
 
 /* Builds and runs machines until one ends for good; returns the exit status. */
-static int run_until_done(const struct vmm_config *cfg, struct hvabs_backend *be,
-			  struct vmm_api *api, struct vmm_metrics *mt, char *err, size_t errlen)
+static int run_until_done(const struct vmm_config *cfg, struct vmm_seccomp *sc,
+			  struct hvabs_backend *be, struct vmm_api *api, struct vmm_metrics *mt,
+			  char *err, size_t errlen)
 {
 	/* Firecracker starts at once when the configuration came with the command line. */
 	bool autostart = cfg->kernel || cfg->xen_domid >= 0;
@@ -48,7 +49,7 @@ static int run_until_done(const struct vmm_config *cfg, struct hvabs_backend *be
 		struct machine *m = NULL;
 		if (vmm_api_begin(api, autostart))
 			return 0; /* a signal before InstanceStart */
-		int rc = machine_create(cfg, be, &m, err, errlen);
+		int rc = machine_create(cfg, sc, be, &m, err, errlen);
 		if (!rc)
 			rc = vmm_machine_attach_metrics(m, mt, err, errlen);
 		bool retry = vmm_api_started(api, rc ? NULL : m, rc, err);
@@ -81,9 +82,19 @@ static int open_sinks(const struct vmm_config *cfg, struct vmm_log *log, struct 
 	return cfg->metrics_path ? vmm_metrics_open(mt, cfg->metrics_path, err, errlen) : 0;
 }
 
+/* The API's thread: its filter before libmicrohttpd's thread starts, the test hook per request. */
+static int api_thread(void *opaque, bool in_server, char *err, size_t errlen)
+{
+	if (in_server) {
+		vmm_seccomp_test_point(opaque, VMM_THREAD_API);
+		return 0;
+	}
+	return vmm_seccomp_enter(opaque, VMM_THREAD_API, err, errlen);
+}
+
 /* The API socket, with the signals the run handles blocked in its thread too. */
-static int start_api(struct vmm_config *cfg, struct vmm_log *log, struct vmm_metrics *mt,
-		     struct vmm_api **api, char *err, size_t errlen)
+static int start_api(struct vmm_config *cfg, struct vmm_seccomp *sc, struct vmm_log *log,
+		     struct vmm_metrics *mt, struct vmm_api **api, char *err, size_t errlen)
 {
 	sigset_t set;
 
@@ -96,7 +107,19 @@ static int start_api(struct vmm_config *cfg, struct vmm_log *log, struct vmm_met
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (vmm_api_create(cfg, log, mt, &vmm_api_machine_ops, api, err, errlen))
 		return -1;
+	vmm_api_set_thread_fn(*api, api_thread, sc);
 	return vmm_api_listen(*api, cfg->api_sock, err, errlen);
+}
+
+/* The filters know the backend by name; a machine built again needs the main thread's wider list. */
+static struct vmm_seccomp *init_seccomp(const struct vmm_config *cfg, struct vmm_seccomp *sc,
+					struct hvabs_backend *be, struct vmm_log *log)
+{
+	vmm_seccomp_init(sc, !cfg->no_seccomp, hvabs_backend_name(be),
+			 cfg->reboot == VMM_REBOOT_RESTART);
+	if (cfg->no_seccomp)
+		VMM_LOG(log, VMM_LOG_WARNING, "seccomp filters are off (--seccomp=off)");
+	return sc;
 }
 
 int vmm_session(struct vmm_config *cfg)
@@ -105,6 +128,7 @@ int vmm_session(struct vmm_config *cfg)
 	struct vmm_metrics mt;
 	struct vmm_api *api = NULL;
 	struct hvabs_backend *be = NULL;
+	struct vmm_seccomp sc;
 	char err[1024] = "";
 	int status = 1;
 
@@ -117,10 +141,10 @@ int vmm_session(struct vmm_config *cfg)
 	};
 	if (open_sinks(cfg, &log, &mt, err, sizeof(err)) ||
 	    hvabs_backend_open(cfg->hypervisor, &opts, &be) ||
-	    start_api(cfg, &log, &mt, &api, err, sizeof(err)))
+	    start_api(cfg, init_seccomp(cfg, &sc, be, &log), &log, &mt, &api, err, sizeof(err)))
 		fprintf(stderr, "hvabs-vmm: %s\n", err);
 	else
-		status = run_until_done(cfg, be, api, &mt, err, sizeof(err));
+		status = run_until_done(cfg, &sc, be, api, &mt, err, sizeof(err));
 	vmm_api_destroy(api);
 	(void)vmm_metrics_flush(&mt, err, sizeof(err)); /* the last line, as Firecracker at exit */
 	if (be)

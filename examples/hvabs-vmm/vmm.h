@@ -53,6 +53,7 @@ struct vmm_devices {
 
 struct machine {
 	const struct vmm_config *cfg;
+	struct vmm_seccomp *sc; /* every thread's seccomp filter (seccomp.c) */
 	struct hvabs_vm *vm;
 	struct hvabs_machine *plan; /* memory map, windows, lines, announcements */
 	struct hvabs_event_loop *loop;
@@ -83,6 +84,8 @@ void vmm_devices_destroy(struct machine *m);
 
 /* run.c: ends the run with @p o unless it has ended already. Thread: any. */
 void vmm_set_outcome(struct machine *m, enum vmm_outcome o);
+/* run.c: the loop's thread-start hook: a library thread (disk I/O) installs its filter. */
+int vmm_run_io_thread_start(void *opaque, const char *kind);
 /* run.c: signals, the panic watchdog and --timeout on the event loop. */
 int vmm_run_setup_events(struct machine *m, char *err, size_t errlen);
 

@@ -127,6 +127,42 @@ HVABS_API int hvabs_event_loop_run_once(struct hvabs_event_loop *loop, int timeo
  */
 HVABS_API void hvabs_event_loop_stop(struct hvabs_event_loop *loop);
 
+/**
+ * A thread-start hook: runs first in every thread the library starts for
+ * the devices served by a loop (disk I/O workers, for instance), before the
+ * thread does any work. A VMM installs its seccomp filter, CPU affinity or
+ * thread name here.
+ * @param opaque as given to hvabs_event_loop_set_thread_start().
+ * @param kind what the thread is for, e.g. "blk-io"; never NULL.
+ * @return 0 to go on; negative errno and the thread ends at once, without
+ *         doing its work (the device then fails the requests it would have
+ *         served), so that no thread runs outside the VMM's sandbox.
+ */
+typedef int (*hvabs_thread_start_fn)(void *opaque, const char *kind);
+
+/**
+ * Sets the thread-start hook of the devices served by @p loop. Call it
+ * before creating the devices: threads started earlier do not run it.
+ * Thread: the one that creates the devices.
+ * @param loop the loop.
+ * @param fn the hook, or NULL for none.
+ * @param opaque its argument.
+ */
+HVABS_API void hvabs_event_loop_set_thread_start(struct hvabs_event_loop *loop,
+						 hvabs_thread_start_fn fn, void *opaque);
+
+/**
+ * What a thread the library starts for a device calls first: runs the
+ * loop's thread-start hook, if any. Device code only.
+ * Thread: the new thread itself.
+ * @param loop the loop that serves the device.
+ * @param kind what the thread is for, e.g. "blk-io".
+ * @return 0, or the hook's negative errno: then the thread must end without
+ *         doing its work.
+ */
+HVABS_API HVABS_MUST_CHECK int hvabs_event_loop_thread_start(struct hvabs_event_loop *loop,
+							     const char *kind);
+
 #ifdef __cplusplus
 }
 #endif
