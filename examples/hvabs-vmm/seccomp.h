@@ -49,7 +49,8 @@ void vmm_seccomp_init(struct vmm_seccomp *sc, bool on, const char *backend, bool
  * Installs the filter of @p kind on the calling thread (with no_new_privs);
  * 0, or -1 with a reason in @p err. A no-op when the filters are off. Then,
  * when HVABS_VMM_SECCOMP_TEST names @p kind, makes a syscall no filter
- * allows, so a test sees the VMM end.
+ * allows, so a test sees the VMM end (for the API, the server's thread
+ * does so per request, through vmm_seccomp_test_point()).
  */
 int vmm_seccomp_enter(const struct vmm_seccomp *sc, enum vmm_thread_kind kind, char *err,
 		      size_t errlen);
