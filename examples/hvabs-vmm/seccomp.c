@@ -93,14 +93,30 @@ static const int streams[] = {
 };
 
 /* A disk's backing file: discard and write-zeroes, a new image through the API. */
-static const int disk[] = {SCMP_SYS(fallocate), SCMP_SYS(openat), SCMP_SYS(statx)};
+static const int disk[] = {SCMP_SYS(fallocate), SCMP_SYS(openat), SCMP_SYS(statx),
+			   SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register)};
 
 /* Building a machine again (--reboot=restart, --api-sock): files, fds, devices. */
 static const int build[] = {
-    SCMP_SYS(openat),	      SCMP_SYS(statx),	   SCMP_SYS(eventfd2),	SCMP_SYS(epoll_create1),
-    SCMP_SYS(timerfd_create), SCMP_SYS(signalfd4), SCMP_SYS(bind),	SCMP_SYS(listen),
-    SCMP_SYS(connect),	      SCMP_SYS(unlink),	   SCMP_SYS(ftruncate), SCMP_SYS(rt_sigaction),
-    SCMP_SYS(fallocate),      SCMP_SYS(readlink),  SCMP_SYS(getcwd),	SCMP_SYS(sched_setaffinity),
+    SCMP_SYS(openat),
+    SCMP_SYS(statx),
+    SCMP_SYS(eventfd2),
+    SCMP_SYS(epoll_create1),
+    SCMP_SYS(timerfd_create),
+    SCMP_SYS(signalfd4),
+    SCMP_SYS(bind),
+    SCMP_SYS(listen),
+    SCMP_SYS(connect),
+    SCMP_SYS(unlink),
+    SCMP_SYS(ftruncate),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(fallocate),
+    SCMP_SYS(readlink),
+    SCMP_SYS(getcwd),
+    SCMP_SYS(sched_setaffinity),
+    SCMP_SYS(io_uring_setup),
+    SCMP_SYS(io_uring_enter),
+    SCMP_SYS(io_uring_register),
 };
 
 static int add_list(scmp_filter_ctx ctx, const int *nr, size_t n)
