@@ -180,6 +180,7 @@ int hvabs_virtio_blk_create(struct hvabs_vm *vm, const struct hvabs_virtio_blk_c
 	if (cfg->serial)
 		memcpy(b->id, cfg->serial, strlen(cfg->serial));
 	snprintf(b->name, sizeof(b->name), "%s", cfg->mmio.name ? cfg->mmio.name : "blk");
+	b->loop = cfg->mmio.loop;
 	int rc = blk_start(b, cfg);
 	if (rc) {
 		blk_free(b);

@@ -92,6 +92,7 @@ struct hvabs_virtio_blk {
 	struct hvabs_virtio_pci *pt;	   /* on virtio-pci instead, or NULL */
 	struct hvabs_virtio_transport *tp; /* whichever it is */
 	const struct hvabs_logger *log;
+	struct hvabs_event_loop *loop; /* its thread-start hook runs first in every I/O thread */
 	struct hvabs_ratelimit rl;
 	struct hvabs_virtio_device_ops ops;
 	struct blk_file f;

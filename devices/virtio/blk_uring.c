@@ -61,6 +61,12 @@ static void *reaper_main(void *p)
 	struct hvabs_virtio_blk *b = p;
 	struct io_uring_cqe *cqe;
 
+	if (b->loop && hvabs_event_loop_thread_start(b->loop, "blk-io")) {
+		hvabs_log(b->log, HVABS_LOG_ERROR, BLK_COMP,
+			  "%s: io_uring reaper refused by the thread-start hook; completions stop",
+			  b->name);
+		return NULL;
+	}
 	for (;;) {
 		int rc = io_uring_wait_cqe(&b->ur->ring, &cqe);
 		if (rc == -EINTR || rc == -EAGAIN)

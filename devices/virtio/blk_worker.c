@@ -25,6 +25,14 @@ static void *worker_main(void *p)
 	struct blk_queue *q = ((struct worker_arg *)p)->q;
 
 	free(p);
+	/* The VMM's hook first (a seccomp filter): an I/O thread that cannot be
+	 * confined does no I/O; its queue's requests wait, nothing else does. */
+	if (b->loop && hvabs_event_loop_thread_start(b->loop, "blk-io")) {
+		hvabs_log(b->log, HVABS_LOG_ERROR, BLK_COMP,
+			  "%s: I/O worker refused by the thread-start hook; its queue stops",
+			  b->name);
+		return NULL;
+	}
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
 		while (!q->jobs && !b->stopping)

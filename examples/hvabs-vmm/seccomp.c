@@ -194,6 +194,9 @@ static int add_kind(scmp_filter_ctx ctx, const struct vmm_seccomp *sc, enum vmm_
 			rc = add_list(ctx, streams, N(streams));
 		if (!rc)
 			rc = add_list(ctx, (const int[]){SCMP_SYS(unlink)}, 1); /* the API socket */
+		/* Destroying an io_uring disk wakes its reaper through the ring. */
+		if (!rc)
+			rc = add_list(ctx, (const int[]){SCMP_SYS(io_uring_enter)}, 1);
 		if (!rc && sc->rebuilds)
 			rc = add_list(ctx, build, N(build));
 		if (!rc && sc->rebuilds)

@@ -57,9 +57,13 @@ finish() {
 
 case $mode in
 status)
-	start --cmdline hang
+	# Two disks, so virtio-blk's I/O threads run too: a worker per queue
+	# (sync engine) and an io_uring reaper.
+	head -c 1048576 /dev/zero >"$dir/a.img"
+	head -c 1048576 /dev/zero >"$dir/b.img"
+	start --cmdline hang --disk "path=$dir/a.img" --disk "path=$dir/b.img,engine=io_uring"
 	wait_for "HVABS-TINY: hanging" || fail "the guest did not reach 'hanging'"
-	# main, the API thread, the event loop and two vCPUs at least
+	# main, the API thread, the event loop, two vCPUs and blk's I/O threads
 	n=0
 	for st in /proc/$pid/task/*/status; do
 		name=$(awk '/^Name:/ {print $2}' "$st")
@@ -67,14 +71,19 @@ status)
 		grep -qE '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "thread $st ($name): $(grep ^NoNewPrivs: "$st")"
 		n=$((n + 1))
 	done
-	[ "$n" -ge 5 ] || fail "$n threads, expected at least 5"
+	[ "$n" -ge 7 ] || fail "$n threads, expected at least 7"
 	kill -TERM "$pid"
 	finish
 	[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM, expected 0"
 	echo "PASS: $n threads, all filtered with no_new_privs"
 	;;
 kill)
-	HVABS_VMM_SECCOMP_TEST=$kind start --cmdline hang
+	if [ "$kind" = io ]; then
+		head -c 1048576 /dev/zero >"$dir/a.img"
+		HVABS_VMM_SECCOMP_TEST=$kind start --cmdline hang --disk "path=$dir/a.img"
+	else
+		HVABS_VMM_SECCOMP_TEST=$kind start --cmdline hang
+	fi
 	if [ "$kind" = api ]; then
 		wait_for "HVABS-TINY: hanging" || fail "the guest did not reach 'hanging'"
 		curl -s -m 5 --unix-socket "$sock" http://localhost/ >/dev/null
