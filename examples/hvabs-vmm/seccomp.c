@@ -266,10 +266,12 @@ void vmm_seccomp_test_point(const struct vmm_seccomp *sc, enum vmm_thread_kind k
 {
 	if (sc->test_kind != (int)kind)
 		return;
-	fprintf(stderr, "hvabs-vmm: HVABS_VMM_SECCOMP_TEST: %s thread calls getppid\n",
+	fprintf(stderr, "hvabs-vmm: HVABS_VMM_SECCOMP_TEST: %s thread calls getpgid\n",
 		vmm_thread_kind_name(kind));
-	/* getppid is in no list: harmless without a filter, fatal with one. */
-	(void)syscall(SYS_getppid);
+	/*
+	 * getpgid is in no list: harmless without a filter, fatal with one.
+	 */
+	(void)syscall(SYS_getpgid, 0);
 }
 
 int vmm_seccomp_enter(const struct vmm_seccomp *sc, enum vmm_thread_kind kind, char *err,

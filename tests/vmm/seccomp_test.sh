@@ -91,7 +91,7 @@ kill)
 	finish
 	# 128 + SIGSYS (31): the kernel killed the whole process
 	[ "$rc" = 159 ] || fail "exit status $rc, expected 159 (SIGSYS)"
-	grep -q "HVABS_VMM_SECCOMP_TEST: $kind thread calls getppid" "$out" ||
+	grep -q "HVABS_VMM_SECCOMP_TEST: $kind thread calls getpgid" "$out" ||
 		fail "the $kind thread never reached the test hook"
 	echo "PASS: the $kind thread's forbidden syscall ended the VMM"
 	;;
@@ -99,7 +99,7 @@ off)
 	HVABS_VMM_SECCOMP_TEST=vcpu start --seccomp=off
 	finish
 	[ "$rc" = 0 ] || fail "exit status $rc, expected 0"
-	for re in "seccomp filters are OFF" "HVABS_VMM_SECCOMP_TEST: vcpu thread calls getppid" \
+	for re in "seccomp filters are OFF" "HVABS_VMM_SECCOMP_TEST: vcpu thread calls getpgid" \
 		"HVABS-TINY: hello from long mode" "HVABS-TINY: poweroff"; do
 		grep -q -- "$re" "$out" || fail "no line matches '$re'"
 	done
