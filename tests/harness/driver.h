@@ -131,6 +131,10 @@ struct hvt_driver {
 
 /* The driver of run @p name ("mock", "kvm-irqchip", ...), or NULL. */
 const struct hvt_driver *hvt_driver_find(const char *name);
+
+/* Puts a vCPU of the fake /dev/mshv in flat 64-bit mode (the MSHV driver's
+ * setup; tests/unit/mshv uses it too). 0 or negative errno. */
+int hvt_mshv_long_mode(struct hvabs_vcpu *cpu);
 /* Why @p d lacks one of @p features, or NULL when it has them all. */
 const char *hvt_lacks(const struct hvt_driver *d, uint32_t features);
 /* The features a program needs (HVT_EXIT_*; HVT_UNCLAIMED_IO is the caller's). */

@@ -161,7 +161,7 @@ static void mshv_detach(struct hvt_env *env)
 }
 
 /* Flat 64-bit mode: CS.L, EFER.LME|LMA, CR0.PE|PG, CR4.PAE. */
-static int long_mode(struct hvabs_vcpu *cpu)
+int hvt_mshv_long_mode(struct hvabs_vcpu *cpu)
 {
 	struct hvabs_sregs s;
 	int rc = hvabs_vcpu_get_sregs(cpu, &s);
@@ -247,7 +247,7 @@ static int mshv_program(struct hvt_env *env, struct hvabs_vcpu *cpu, const struc
 		if (rc)
 			return rc;
 	}
-	int rc = long_mode(cpu);
+	int rc = hvt_mshv_long_mode(cpu);
 	if (rc)
 		return rc;
 	fake->clear(d->pt, idx);

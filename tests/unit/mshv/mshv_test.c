@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "driver.h"
 #include "mshv_test.h"
 
 static int dev_read(void *o, uint64_t off, uint32_t size, uint64_t *val)
@@ -76,24 +77,7 @@ void t_close(struct t_vm *t)
 
 void t_long_mode(struct t_vm *t)
 {
-	struct hvabs_sregs s;
-
-	assert_int_equal(hvabs_vcpu_get_sregs(t->cpu, &s), 0);
-	struct hvabs_segment code = {
-	    .limit = 0xffffffff, .selector = 8, .type = 0xb, .present = 1, .s = 1, .l = 1, .g = 1};
-	struct hvabs_segment data = {.limit = 0xffffffff,
-				     .selector = 0x10,
-				     .type = 3,
-				     .present = 1,
-				     .s = 1,
-				     .db = 1,
-				     .g = 1};
-	s.cs = code;
-	s.ds = s.es = s.ss = s.fs = s.gs = data;
-	s.cr0 = 0x80000011;
-	s.cr4 = 0x20;
-	s.efer = 0x500;
-	assert_int_equal(hvabs_vcpu_set_sregs(t->cpu, &s), 0);
+	assert_int_equal(hvt_mshv_long_mode(t->cpu), 0);
 }
 
 void t_push(struct t_vm *t, const struct fake_mshv_step *s)
